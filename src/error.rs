@@ -1,0 +1,229 @@
+//! The crate's one error type.
+//!
+//! Every message is lowercase, names no secret, no entry name and no value:
+//! errors end up in logs and terminals. Paths of vault files do appear, since a
+//! user needs them to act and they are not secret.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Which kind of vault a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Kind {
+    /// Values and names stored as they are (`Vault`).
+    Plain,
+    /// Values and names sealed with a key (`EncryptedVault`).
+    Encrypted,
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Kind::Plain => "plain",
+            Kind::Encrypted => "encrypted",
+        })
+    }
+}
+
+/// What failed an integrity check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Integrity {
+    /// A sealed value failed to open: edited, moved, or from another vault.
+    Entry,
+    /// A sealed name failed to open.
+    Name,
+    /// The vault's metadata (slots, generation, id) fails its MAC.
+    Metadata,
+    /// A key slot is malformed.
+    Slot,
+}
+
+impl fmt::Display for Integrity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Integrity::Entry => "an entry",
+            Integrity::Name => "an entry's name",
+            Integrity::Metadata => "the vault metadata",
+            Integrity::Slot => "a key slot",
+        })
+    }
+}
+
+/// Everything that can go wrong in this crate.
+///
+/// Matching on it is the way to tell classes of failure apart: a missing vault
+/// ([`Error::VaultNotFound`]), a wrong passphrase ([`Error::WrongPassphrase`]),
+/// tampered data ([`Error::Integrity`]), contention ([`Error::Busy`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The vault file does not exist and the caller asked not to create it.
+    #[error("no vault at {}", path.display())]
+    VaultNotFound {
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// A vault already exists where a new one was to be created.
+    #[error("a vault already exists at {}", path.display())]
+    VaultExists {
+        /// The existing file.
+        path: PathBuf,
+    },
+    /// A vault name (under a [`crate::VaultDir`]) is not allowed.
+    #[error("invalid vault name: {reason}")]
+    InvalidVaultName {
+        /// Why, without repeating the name.
+        reason: &'static str,
+    },
+    /// An entry name is not allowed (empty or too long).
+    #[error("invalid entry name: {reason}")]
+    InvalidName {
+        /// Why, without repeating the name.
+        reason: &'static str,
+    },
+    /// A value is larger than a vault stores.
+    #[error("value of {len} bytes exceeds the limit of {limit} bytes")]
+    ValueTooLarge {
+        /// Size of the encoded value.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The file is not a vault: another SQLite database, or not SQLite at all.
+    #[error("{} is not a vault file", path.display())]
+    NotAVault {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file was written by a newer version of this crate.
+    #[error("vault format version {found} is newer than this build supports ({supported})")]
+    UnsupportedVersion {
+        /// Version found in the file.
+        found: i64,
+        /// Highest version this build reads.
+        supported: i64,
+    },
+    /// The file holds the other kind of vault.
+    #[error("the vault is {found}, not {expected}")]
+    WrongKind {
+        /// Kind the caller asked for.
+        expected: Kind,
+        /// Kind the file holds.
+        found: Kind,
+    },
+    /// The file is damaged (SQLite reports corruption, or a record is malformed).
+    #[error("the vault file is corrupt: {detail}")]
+    Corrupt {
+        /// What is wrong, naming no secret.
+        detail: &'static str,
+    },
+    /// Another connection held the lock longer than the busy timeout.
+    #[error("the vault is busy: another connection holds its lock")]
+    Busy,
+    /// The disk or the database's size limit is full.
+    #[error("the vault cannot grow: disk or size limit full")]
+    Full,
+    /// The file or its folder is read-only.
+    #[error("the vault is read-only")]
+    ReadOnly,
+    /// A stored value does not decode as the requested type.
+    #[error("stored value does not decode as the requested type: {reason}")]
+    Decode {
+        /// What did not fit, without any part of the value.
+        reason: String,
+    },
+    /// A value could not be encoded.
+    #[error("value could not be encoded: {reason}")]
+    Encode {
+        /// Why, without any part of the value.
+        reason: String,
+    },
+    /// The passphrase (or keyring secret) does not open any matching key slot.
+    #[error("wrong passphrase")]
+    WrongPassphrase,
+    /// An empty passphrase was given.
+    #[error("the passphrase is empty")]
+    EmptyPassphrase,
+    /// Sealed data failed its authentication: it was edited, moved or swapped.
+    #[error("integrity check failed for {0}")]
+    Integrity(Integrity),
+    /// Key-derivation parameters outside the accepted range (refused before
+    /// any work is done).
+    #[error("key derivation parameters refused: {reason}")]
+    KdfParams {
+        /// Which bound was crossed.
+        reason: &'static str,
+    },
+    /// Another handle rotated the vault key since this one was unlocked.
+    #[error("the vault key was rotated by another handle; open the vault again")]
+    KeyRotated,
+    /// No key slot with this id.
+    #[error("no key slot with id {id}")]
+    SlotNotFound {
+        /// The id asked for.
+        id: u32,
+    },
+    /// The last key slot that is not held in a keyring cannot be removed.
+    #[error("refusing to remove the last passphrase slot: the vault would have no way in")]
+    LastSlot,
+    /// A rotation needs the secret of every slot, and one was not given.
+    #[error("no secret given for key slot {id}; pass it or remove the slot first")]
+    SlotSecretMissing {
+        /// The slot that could not be rewrapped.
+        id: u32,
+    },
+    /// The OS keyring failed.
+    #[error("keyring: {reason}")]
+    Keyring {
+        /// The keyring's own message (it carries no secret).
+        reason: String,
+    },
+    /// The operating system's random generator failed.
+    #[error("the operating system's random generator failed")]
+    Rng,
+    /// An I/O error outside SQLite (creating folders, removing files).
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// Any other SQLite error.
+    #[error("sqlite: {0}")]
+    Sqlite(#[source] rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(err: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        match err.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Error::Busy,
+            Some(ErrorCode::DiskFull) => Error::Full,
+            Some(ErrorCode::ReadOnly) => Error::ReadOnly,
+            Some(ErrorCode::DatabaseCorrupt) => Error::Corrupt {
+                detail: "sqlite reports a malformed database",
+            },
+            _ => Error::Sqlite(err),
+        }
+    }
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_codes_map_to_typed_errors() {
+        let busy = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            None,
+        );
+        assert!(matches!(Error::from(busy), Error::Busy));
+        let full = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            None,
+        );
+        assert!(matches!(Error::from(full), Error::Full));
+    }
+}
