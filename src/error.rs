@@ -194,6 +194,16 @@ pub enum Error {
 impl From<rusqlite::Error> for Error {
     fn from(err: rusqlite::Error) -> Self {
         use rusqlite::ErrorCode;
+        if matches!(
+            err,
+            rusqlite::Error::InvalidColumnType(..)
+                | rusqlite::Error::FromSqlConversionFailure(..)
+                | rusqlite::Error::IntegralValueOutOfRange(..)
+        ) {
+            return Error::Corrupt {
+                detail: "a stored column has the wrong type",
+            };
+        }
         match err.sqlite_error_code() {
             Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Error::Busy,
             Some(ErrorCode::DiskFull) => Error::Full,
@@ -202,6 +212,14 @@ impl From<rusqlite::Error> for Error {
                 detail: "sqlite reports a malformed database",
             },
             _ => Error::Sqlite(err),
+        }
+    }
+}
+
+impl From<rusqlite::types::FromSqlError> for Error {
+    fn from(_: rusqlite::types::FromSqlError) -> Self {
+        Error::Corrupt {
+            detail: "a stored column has the wrong type",
         }
     }
 }

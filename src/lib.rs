@@ -1,7 +1,33 @@
 //! `vaults`: an embedded, encrypted secrets store with expiry, on SQLite.
+//!
+//! Which type to use:
+//! - [`Vault`]: a plain key-value store in one SQLite file, for config,
+//!   caches and sessions. Values are any serde type; entries can expire.
+//! - [`VaultDir`]: named vaults under one root folder (`ROOT/NAME.db`).
+//! - [`Store`]: the trait that carries every operation (`get`, `put`,
+//!   `put_with_ttl`, `expire`, `transaction`, ...). Import it with the type.
+//!
+//! ```
+//! use std::time::Duration;
+//! use vaults::{Store, Vault};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let vault = Vault::open(dir.path().join("app.db"))?;
+//! vault.put("api_url", "https://api.example.com")?;
+//! vault.put_with_ttl("session:42", &("alice", 7), Duration::from_secs(1800))?;
+//! assert_eq!(vault.keys()?, ["api_url", "session:42"]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod clock;
+mod codec;
 mod error;
+mod expiry;
+mod storage;
+mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Integrity, Kind, Result};
+pub use expiry::{ExpireIf, Ttl};
+pub use storage::{Durability, OpenOptions, Transaction, Vault, VaultDir};
+pub use store::{Iter, MAX_NAME_LEN, Store};

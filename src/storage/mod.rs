@@ -1,0 +1,17 @@
+//! The storage layer: SQLite files, rows, and the plain [`Vault`].
+//!
+//! Nothing above this layer writes SQL.
+
+mod backend;
+mod dir;
+mod envelope;
+mod rows;
+pub(crate) mod schema;
+mod vault;
+
+pub use backend::{Backend, Mode};
+pub use dir::VaultDir;
+pub use envelope::{Envelope, StoredKey};
+pub use rows::{RowRef, Rows};
+pub use schema::Durability;
+pub use vault::{OpenOptions, Transaction, Vault};

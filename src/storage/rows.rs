@@ -1,0 +1,312 @@
+//! Every SQL statement on entries and meta. The layers above work with rows
+//! (stored key, sealed or plain name, expiry, value bytes) and never write SQL.
+//!
+//! A row is *alive* when `expires_at` is NULL or later than `now`; reads skip
+//! the rest, so an expired entry is invisible without being deleted.
+
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::Result;
+
+/// One borrowed row, handed to a callback so values are read without a copy.
+#[derive(Debug, Clone, Copy)]
+pub struct RowRef<'r> {
+    /// The stored key (the name in a plain vault, its blind index otherwise).
+    pub key: &'r [u8],
+    /// The sealed name (NULL in a plain vault).
+    pub name: Option<&'r [u8]>,
+    /// Expiry in ms since the epoch; `None` = never.
+    pub expires_at: Option<i64>,
+    /// The stored value bytes.
+    pub value: &'r [u8],
+}
+
+/// Row-level access on one connection at one instant.
+///
+/// `now` is read once per operation (or transaction), so every statement of
+/// an operation agrees on which rows are alive.
+#[derive(Clone, Copy)]
+pub struct Rows<'c> {
+    pub(crate) conn: &'c Connection,
+    pub(crate) now: i64,
+}
+
+const ALIVE: &str = "(expires_at IS NULL OR expires_at > ?2)";
+
+impl<'c> Rows<'c> {
+    pub(crate) fn new(conn: &'c Connection, now: i64) -> Self {
+        Self { conn, now }
+    }
+
+    /// The instant this operation runs at (ms).
+    pub(crate) fn now(&self) -> i64 {
+        self.now
+    }
+
+    /// Reads the live row under `key` and hands it to `f`.
+    pub(crate) fn get<R>(
+        &self,
+        key: &[u8],
+        f: impl FnOnce(RowRef<'_>) -> Result<R>,
+    ) -> Result<Option<R>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT name, expires_at, value FROM entries \
+             WHERE key = ?1 AND (expires_at IS NULL OR expires_at > ?2)",
+        )?;
+        let mut rows = stmt.query((key, self.now))?;
+        match rows.next()? {
+            None => Ok(None),
+            Some(row) => {
+                let r = RowRef {
+                    key,
+                    name: row.get_ref(0)?.as_blob_or_null()?,
+                    expires_at: row.get(1)?,
+                    value: row.get_ref(2)?.as_blob()?,
+                };
+                f(r).map(Some)
+            }
+        }
+    }
+
+    /// The expiry of the live row under `key`: `None` if there is none,
+    /// `Some(None)` if it never expires.
+    pub(crate) fn expiry(&self, key: &[u8]) -> Result<Option<Option<i64>>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT expires_at FROM entries \
+             WHERE key = ?1 AND (expires_at IS NULL OR expires_at > ?2)",
+        )?;
+        Ok(stmt.query_row((key, self.now), |r| r.get(0)).optional()?)
+    }
+
+    /// Inserts or replaces the row under `key` (keeping its rowid).
+    pub(crate) fn upsert(
+        &self,
+        key: &[u8],
+        name: Option<&[u8]>,
+        expires_at: Option<i64>,
+        value: &[u8],
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO entries (key, name, expires_at, value) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (key) DO UPDATE SET \
+             name = excluded.name, expires_at = excluded.expires_at, value = excluded.value",
+        )?;
+        stmt.execute((key, name, expires_at, value))?;
+        Ok(())
+    }
+
+    /// Changes the expiry (and, when given, the value) of the row under `key`.
+    pub(crate) fn set_expiry(
+        &self,
+        key: &[u8],
+        expires_at: Option<i64>,
+        value: Option<&[u8]>,
+    ) -> Result<()> {
+        match value {
+            None => {
+                let mut stmt = self
+                    .conn
+                    .prepare_cached("UPDATE entries SET expires_at = ?2 WHERE key = ?1")?;
+                stmt.execute((key, expires_at))?;
+            }
+            Some(v) => {
+                let mut stmt = self.conn.prepare_cached(
+                    "UPDATE entries SET expires_at = ?2, value = ?3 WHERE key = ?1",
+                )?;
+                stmt.execute((key, expires_at, v))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes the row under `key` and hands it to `f` if it was alive.
+    ///
+    /// An expired row is deleted too, silently. Run it inside a write
+    /// transaction when `f` can fail, so a failure puts the row back.
+    pub(crate) fn delete<R>(
+        &self,
+        key: &[u8],
+        f: impl FnOnce(RowRef<'_>) -> Result<R>,
+    ) -> Result<Option<R>> {
+        let mut stmt = self.conn.prepare_cached(
+            "DELETE FROM entries WHERE key = ?1 RETURNING name, expires_at, value",
+        )?;
+        let mut rows = stmt.query([key])?;
+        let out = match rows.next()? {
+            None => None,
+            Some(row) => {
+                let expires_at: Option<i64> = row.get(1)?;
+                if crate::expiry::alive(expires_at, self.now) {
+                    let r = RowRef {
+                        key,
+                        name: row.get_ref(0)?.as_blob_or_null()?,
+                        expires_at,
+                        value: row.get_ref(2)?.as_blob()?,
+                    };
+                    Some(f(r)?)
+                } else {
+                    None
+                }
+            }
+        };
+        // Step to the end so the DELETE completes before the statement is reset.
+        while rows.next()?.is_some() {}
+        Ok(out)
+    }
+
+    /// Number of live rows: all rows minus expired ones (counted through the
+    /// expiry index, so the cost is one count of the table).
+    pub(crate) fn count(&self) -> Result<u64> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT (SELECT count(*) FROM entries) \
+             - (SELECT count(*) FROM entries WHERE expires_at <= ?1)",
+        )?;
+        let n: i64 = stmt.query_row([self.now], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Hands up to `limit` live rows with keys after `after` (all when
+    /// `None`), in key order, to `f`. With `values == false` the value is
+    /// empty and its pages are never read. Returns the number of rows seen.
+    pub(crate) fn scan(
+        &self,
+        after: Option<&[u8]>,
+        limit: Option<usize>,
+        values: bool,
+        mut f: impl FnMut(RowRef<'_>) -> Result<()>,
+    ) -> Result<usize> {
+        let sql = match values {
+            true => format!(
+                "SELECT key, name, expires_at, value FROM entries \
+                 WHERE key > ?1 AND {ALIVE} ORDER BY key LIMIT ?3"
+            ),
+            false => format!(
+                "SELECT key, name, expires_at FROM entries \
+                 WHERE key > ?1 AND {ALIVE} ORDER BY key LIMIT ?3"
+            ),
+        };
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let limit = limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
+        // Every key sorts after the empty blob.
+        let mut rows = stmt.query((after.unwrap_or(&[]), self.now, limit))?;
+        let mut seen = 0;
+        while let Some(row) = rows.next()? {
+            let r = RowRef {
+                key: row.get_ref(0)?.as_blob()?,
+                name: row.get_ref(1)?.as_blob_or_null()?,
+                expires_at: row.get(2)?,
+                value: if values {
+                    row.get_ref(3)?.as_blob()?
+                } else {
+                    &[]
+                },
+            };
+            f(r)?;
+            seen += 1;
+        }
+        Ok(seen)
+    }
+
+    /// Hands every row, alive or not, in rowid order, to `f` (for rotation).
+    #[allow(dead_code, reason = "used by the encrypted layer, which lands next")]
+    pub(crate) fn scan_all(&self, mut f: impl FnMut(i64, RowRef<'_>) -> Result<()>) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT rowid, key, name, expires_at, value FROM entries ORDER BY rowid")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let r = RowRef {
+                key: row.get_ref(1)?.as_blob()?,
+                name: row.get_ref(2)?.as_blob_or_null()?,
+                expires_at: row.get(3)?,
+                value: row.get_ref(4)?.as_blob()?,
+            };
+            f(row.get(0)?, r)?;
+        }
+        Ok(())
+    }
+
+    /// Rewrites the row with this rowid (for rotation).
+    #[allow(dead_code, reason = "used by the encrypted layer, which lands next")]
+    pub(crate) fn rewrite(
+        &self,
+        rowid: i64,
+        key: &[u8],
+        name: Option<&[u8]>,
+        value: &[u8],
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "UPDATE entries SET key = ?2, name = ?3, value = ?4 WHERE rowid = ?1",
+        )?;
+        stmt.execute((rowid, key, name, value))?;
+        Ok(())
+    }
+
+    /// The key of the most recently inserted live row.
+    pub(crate) fn last_key(&self) -> Result<Option<Vec<u8>>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT key FROM entries WHERE expires_at IS NULL OR expires_at > ?1 \
+             ORDER BY rowid DESC LIMIT 1",
+        )?;
+        Ok(stmt.query_row([self.now], |r| r.get(0)).optional()?)
+    }
+
+    /// Deletes every row.
+    pub(crate) fn clear(&self) -> Result<u64> {
+        let n = self
+            .conn
+            .prepare_cached("DELETE FROM entries")?
+            .execute([])?;
+        Ok(n as u64)
+    }
+
+    /// Deletes expired rows through the expiry index; returns how many.
+    pub(crate) fn delete_expired(&self) -> Result<u64> {
+        let n = self
+            .conn
+            .prepare_cached("DELETE FROM entries WHERE expires_at <= ?1")?
+            .execute([self.now])?;
+        Ok(n as u64)
+    }
+
+    /// Reads a meta record.
+    #[allow(dead_code, reason = "used by the encrypted layer, which lands next")]
+    pub(crate) fn meta_get(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT value FROM meta WHERE name = ?1")?;
+        Ok(stmt.query_row([name], |r| r.get(0)).optional()?)
+    }
+
+    /// Reads every meta record whose name starts with `prefix`, sorted by name.
+    #[allow(dead_code, reason = "used by the encrypted layer, which lands next")]
+    pub(crate) fn meta_list(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT name, value FROM meta WHERE substr(name, 1, length(?1)) = ?1 ORDER BY name",
+        )?;
+        let rows = stmt.query_map([prefix], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Writes a meta record.
+    #[allow(dead_code, reason = "used by the encrypted layer, which lands next")]
+    pub(crate) fn meta_put(&self, name: &str, value: &[u8]) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO meta (name, value) VALUES (?1, ?2) \
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            )?
+            .execute((name, value))?;
+        Ok(())
+    }
+
+    /// Deletes a meta record; whether it existed.
+    #[allow(dead_code, reason = "used by the encrypted layer, which lands next")]
+    pub(crate) fn meta_delete(&self, name: &str) -> Result<bool> {
+        let n = self
+            .conn
+            .prepare_cached("DELETE FROM meta WHERE name = ?1")?
+            .execute([name])?;
+        Ok(n > 0)
+    }
+}

@@ -1,0 +1,269 @@
+//! The file: creating it owner-only, pragmas, the schema, and the checks that
+//! refuse anything that is not a vault of a version we read.
+
+use std::fs::OpenOptions;
+use std::io::ErrorKind;
+#[cfg(unix)]
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+
+use crate::{Error, Kind, Result};
+
+/// `PRAGMA application_id` of every vault file: ASCII "VALT".
+pub(crate) const APPLICATION_ID: i32 = 0x5641_4C54;
+
+/// `PRAGMA user_version`: the schema version this build writes and reads.
+pub(crate) const SCHEMA_VERSION: i64 = 1;
+
+/// Meta records every vault has.
+pub(crate) const META_VAULT_ID: &str = "vault_id";
+pub(crate) const META_KIND: &str = "kind";
+
+/// The schema, in the order created.
+///
+/// `expires_at` comes before `value` so that a scan of names and expiries
+/// never reads a value's overflow pages.
+const SCHEMA: [&str; 3] = [
+    "CREATE TABLE entries (key BLOB NOT NULL UNIQUE, name BLOB, expires_at INTEGER, value BLOB NOT NULL)",
+    "CREATE INDEX entries_expiry ON entries (expires_at) WHERE expires_at IS NOT NULL",
+    "CREATE TABLE meta (name TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL)",
+];
+
+/// Every object `sqlite_master` of a vault holds, with its SQL (`None` for
+/// SQLite's automatic indexes), sorted by name.
+const OBJECTS: [(&str, Option<&str>); 5] = [
+    ("entries", Some(SCHEMA[0])),
+    ("entries_expiry", Some(SCHEMA[1])),
+    ("meta", Some(SCHEMA[2])),
+    ("sqlite_autoindex_entries_1", None),
+    ("sqlite_autoindex_meta_1", None),
+];
+
+/// How hard a commit waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Durability {
+    /// `synchronous=FULL`: an acknowledged write survives power loss. Default.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: the last commits may be lost on power loss (never
+    /// on a crash of the process). Faster single writes; for session stores.
+    Normal,
+}
+
+/// Settings applied when a connection opens.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnSettings {
+    pub(crate) durability: Durability,
+    pub(crate) busy_timeout: Duration,
+}
+
+/// What a successful open found in the file.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Header {
+    pub(crate) vault_id: [u8; 16],
+    pub(crate) kind: Kind,
+}
+
+/// Creates `path` as an empty file readable by its owner only, unless it exists.
+///
+/// Created with mode 0600 from the start (not chmod-ed after), so no other
+/// user can open it in between. SQLite gives its `-wal` and `-shm` files the
+/// same mode as the database file.
+pub(crate) fn create_file(path: &Path, exclusive: bool) -> Result<bool> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    opts.mode(0o600);
+    match opts.open(path) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists && !exclusive => Ok(false),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(Error::VaultExists {
+            path: path.to_owned(),
+        }),
+        Err(e) if e.kind() == ErrorKind::PermissionDenied => Err(Error::ReadOnly),
+        Err(e) => Err(Error::Io(e)),
+    }
+}
+
+/// Opens an existing file with SQLite and applies the connection settings.
+pub(crate) fn connect(path: Option<&Path>, settings: &ConnSettings) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = match path {
+        Some(p) => Connection::open_with_flags(p, flags)?,
+        None => Connection::open_in_memory()?,
+    };
+    conn.busy_timeout(settings.busy_timeout)?;
+    // A file from elsewhere may carry triggers or views; never let its schema
+    // call functions with side effects.
+    conn.pragma_update(None, "trusted_schema", false)?;
+    conn.pragma_update(None, "cell_size_check", true)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// Applies the pragmas that persist or that need a vault file.
+pub(crate) fn configure(conn: &Connection, settings: &ConnSettings, in_memory: bool) -> Result<()> {
+    if !in_memory {
+        let mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::ReadOnly);
+        }
+    }
+    let sync = match settings.durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", sync)?;
+    conn.pragma_update(None, "secure_delete", true)?;
+    Ok(())
+}
+
+/// Makes sure the file is a vault of a version we read, initialising an
+/// empty file as a new vault of `kind` (with `init`'s records written in the
+/// same transaction), and returns its header.
+pub(crate) fn prepare(
+    conn: &Connection,
+    path: Option<&Path>,
+    kind: Kind,
+    init: Option<&Init<'_>>,
+) -> Result<Header> {
+    let not_a_vault = || Error::NotAVault {
+        path: path.map(Path::to_owned).unwrap_or_default(),
+    };
+    let app_id = read_app_id(conn).map_err(|e| match e {
+        Error::Sqlite(_) | Error::Corrupt { .. } => not_a_vault(),
+        other => other,
+    })?;
+    if app_id == 0 {
+        // An empty file becomes a vault only when the caller asked to create one.
+        match init {
+            Some(init) => initialise(conn, kind, init, &not_a_vault)?,
+            None => return Err(not_a_vault()),
+        }
+    } else if app_id != APPLICATION_ID {
+        return Err(not_a_vault());
+    }
+    check_version(conn)?;
+    check_schema(conn, &not_a_vault)?;
+    read_header(conn)
+}
+
+/// What to write into a new vault.
+pub(crate) struct Init<'a> {
+    /// The vault id to use; random when `None`.
+    pub(crate) vault_id: Option<[u8; 16]>,
+    /// Extra meta records (the encrypted layer's slots and MAC).
+    pub(crate) meta: &'a [(String, Vec<u8>)],
+}
+
+fn read_app_id(conn: &Connection) -> Result<i32> {
+    Ok(conn.pragma_query_value(None, "application_id", |r| r.get(0))?)
+}
+
+fn has_objects(conn: &Connection) -> Result<bool> {
+    let n: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+    Ok(n > 0)
+}
+
+fn initialise(
+    conn: &Connection,
+    kind: Kind,
+    init: &Init<'_>,
+    not_a_vault: &dyn Fn() -> Error,
+) -> Result<()> {
+    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    // Another process may have initialised the file while we waited for the lock.
+    match read_app_id(&tx)? {
+        0 => {}
+        APPLICATION_ID => return Ok(()),
+        _ => return Err(not_a_vault()),
+    }
+    if has_objects(&tx)? {
+        return Err(not_a_vault());
+    }
+    for sql in SCHEMA {
+        tx.execute(sql, [])?;
+    }
+    let vault_id = match init.vault_id {
+        Some(id) => id,
+        None => {
+            let mut id = [0u8; 16];
+            getrandom::fill(&mut id).map_err(|_| Error::Rng)?;
+            id
+        }
+    };
+    let kind_text = kind.to_string();
+    let mut insert = tx.prepare("INSERT INTO meta (name, value) VALUES (?1, ?2)")?;
+    insert.execute((META_VAULT_ID, &vault_id[..]))?;
+    insert.execute((META_KIND, kind_text.as_bytes()))?;
+    for (name, value) in init.meta {
+        insert.execute((name, value))?;
+    }
+    drop(insert);
+    tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    tracing::debug!(%kind, "initialised a new vault");
+    Ok(())
+}
+
+fn check_version(conn: &Connection) -> Result<()> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(Error::UnsupportedVersion {
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if version < 1 {
+        return Err(Error::Corrupt {
+            detail: "the schema version is missing",
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a file whose objects differ from ours: a foreign schema, or one
+/// with triggers or views added.
+fn check_schema(conn: &Connection, not_a_vault: &dyn Fn() -> Error) -> Result<()> {
+    let mut stmt = conn.prepare("SELECT name, sql FROM sqlite_master ORDER BY name")?;
+    let found = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let same = found.len() == OBJECTS.len()
+        && found
+            .iter()
+            .zip(OBJECTS)
+            .all(|((name, sql), (want_name, want_sql))| {
+                name == want_name && sql.as_deref() == want_sql
+            });
+    if same { Ok(()) } else { Err(not_a_vault()) }
+}
+
+fn read_header(conn: &Connection) -> Result<Header> {
+    let mut stmt = conn.prepare_cached("SELECT value FROM meta WHERE name = ?1")?;
+    let id: Option<Vec<u8>> = stmt.query_row([META_VAULT_ID], |r| r.get(0)).optional()?;
+    let kind: Option<Vec<u8>> = stmt.query_row([META_KIND], |r| r.get(0)).optional()?;
+    let vault_id = id
+        .and_then(|v| <[u8; 16]>::try_from(v.as_slice()).ok())
+        .ok_or(Error::Corrupt {
+            detail: "the vault id is missing or malformed",
+        })?;
+    let kind = match kind.as_deref() {
+        Some(b"plain") => Kind::Plain,
+        Some(b"encrypted") => Kind::Encrypted,
+        _ => {
+            return Err(Error::Corrupt {
+                detail: "the vault kind is missing or unknown",
+            });
+        }
+    };
+    Ok(Header { vault_id, kind })
+}

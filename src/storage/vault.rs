@@ -1,0 +1,394 @@
+//! [`Vault`]: a handle on one vault file, and [`Transaction`].
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use super::backend::{Backend, Mode, scoped};
+use super::envelope::{Envelope, Plain};
+use super::rows::Rows;
+use super::schema::{self, ConnSettings, Durability, Header, Init};
+use crate::{Clock, Error, Kind, Result, SystemClock};
+
+/// A plain (unencrypted) key-value store in one SQLite file, with expiry.
+///
+/// Every operation is in the [`Store`](crate::Store) trait. A `Vault` is
+/// `Send + Sync`: share one across threads with an `Arc`. Several processes
+/// may open the same file at once.
+///
+/// ```
+/// use vaults::{Store, Vault};
+///
+/// let vault = Vault::open_in_memory()?;
+/// vault.put("host", "localhost")?;
+/// assert_eq!(vault.get::<String>("host")?.as_deref(), Some("localhost"));
+/// # Ok::<(), vaults::Error>(())
+/// ```
+pub struct Vault {
+    conn: Mutex<Connection>,
+    clock: Arc<dyn Clock>,
+    path: Option<PathBuf>,
+    header: Header,
+}
+
+impl fmt::Debug for Vault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Vault")
+            .field("path", &self.path)
+            .field("kind", &self.header.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Settings for opening a [`Vault`]; [`Vault::open`] uses the defaults.
+///
+/// ## Defaults
+/// - create the file if it is missing: yes;
+/// - durability: [`Durability::Full`] (`synchronous=FULL`);
+/// - busy timeout: 5 s (how long a write waits for another connection's lock);
+/// - clock: [`SystemClock`].
+///
+/// ```
+/// use std::time::Duration;
+/// use vaults::{Durability, OpenOptions};
+///
+/// let dir = tempfile::tempdir()?;
+/// let sessions = OpenOptions::new()
+///     .durability(Durability::Normal)
+///     .busy_timeout(Duration::from_secs(1))
+///     .open(dir.path().join("sessions.db"))?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct OpenOptions {
+    create: bool,
+    settings: ConnSettings,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for OpenOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenOptions")
+            .field("create", &self.create)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl OpenOptions {
+    /// The defaults listed above.
+    pub fn new() -> Self {
+        Self {
+            create: true,
+            settings: ConnSettings {
+                durability: Durability::Full,
+                busy_timeout: Duration::from_secs(5),
+            },
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Whether a missing file is created (default) or reported as
+    /// [`Error::VaultNotFound`].
+    pub fn create(mut self, create: bool) -> Self {
+        self.create = create;
+        self
+    }
+
+    /// How hard a commit waits for the disk.
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.settings.durability = durability;
+        self
+    }
+
+    /// How long a write waits for another connection's lock before failing
+    /// with [`Error::Busy`].
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.busy_timeout = timeout;
+        self
+    }
+
+    /// The clock expiry is decided against (a [`ManualClock`](crate::ManualClock) in tests).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Opens (or creates) the plain vault at `path`.
+    ///
+    /// # Errors
+    /// [`Error::VaultNotFound`] when the file is missing and creation is off;
+    /// [`Error::NotAVault`] for a file that is not a vault;
+    /// [`Error::UnsupportedVersion`] for a vault from a newer version;
+    /// [`Error::WrongKind`] for an encrypted vault.
+    pub fn open(&self, path: impl AsRef<Path>) -> Result<Vault> {
+        let init = Init {
+            vault_id: None,
+            meta: &[],
+        };
+        self.open_kind(
+            Some(path.as_ref()),
+            Kind::Plain,
+            self.create.then_some(&init),
+            false,
+        )
+    }
+
+    /// Opens a new plain vault that lives in memory and disappears on drop.
+    ///
+    /// # Errors
+    /// Only if SQLite cannot allocate.
+    pub fn open_in_memory(&self) -> Result<Vault> {
+        let init = Init {
+            vault_id: None,
+            meta: &[],
+        };
+        self.open_kind(None, Kind::Plain, Some(&init), false)
+    }
+
+    /// Opens a vault of `kind`. With `init`, a missing or empty file becomes
+    /// a new vault holding `init`'s records; `exclusive` refuses an existing file.
+    pub(crate) fn open_kind(
+        &self,
+        path: Option<&Path>,
+        kind: Kind,
+        init: Option<&Init<'_>>,
+        exclusive: bool,
+    ) -> Result<Vault> {
+        if let Some(p) = path {
+            if init.is_some() {
+                schema::create_file(p, exclusive)?;
+            } else if !p.exists() {
+                return Err(Error::VaultNotFound { path: p.to_owned() });
+            }
+        }
+        let conn = schema::connect(path, &self.settings)?;
+        let header = schema::prepare(&conn, path, kind, init)?;
+        if header.kind != kind {
+            return Err(Error::WrongKind {
+                expected: kind,
+                found: header.kind,
+            });
+        }
+        schema::configure(&conn, &self.settings, path.is_none())?;
+        tracing::debug!(kind = %header.kind, "opened a vault");
+        Ok(Vault {
+            conn: Mutex::new(conn),
+            clock: Arc::clone(&self.clock),
+            path: path.map(Path::to_owned),
+            header,
+        })
+    }
+}
+
+impl Vault {
+    /// Opens the plain vault at `path`, creating it if it is missing.
+    ///
+    /// # Errors
+    /// See [`OpenOptions::open`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Vault> {
+        OpenOptions::new().open(path)
+    }
+
+    /// Opens the plain vault at `path` only if it exists.
+    ///
+    /// # Errors
+    /// [`Error::VaultNotFound`] if there is no file; otherwise as [`OpenOptions::open`].
+    pub fn open_existing(path: impl AsRef<Path>) -> Result<Vault> {
+        OpenOptions::new().create(false).open(path)
+    }
+
+    /// A new, empty vault in memory (for tests and scratch work).
+    ///
+    /// # Errors
+    /// Only if SQLite cannot allocate.
+    pub fn open_in_memory() -> Result<Vault> {
+        OpenOptions::new().open_in_memory()
+    }
+
+    /// Settings for opening a vault (durability, busy timeout, clock).
+    pub fn options() -> OpenOptions {
+        OpenOptions::new()
+    }
+
+    /// The file behind this vault (`None` in memory).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The vault's random 16-byte id, fixed at creation.
+    pub fn id(&self) -> [u8; 16] {
+        self.header.vault_id
+    }
+
+    /// Closes the connection, reporting any error SQLite has on the way.
+    ///
+    /// # Errors
+    /// [`Error::Sqlite`] if SQLite fails to close cleanly.
+    pub fn close(self) -> Result<()> {
+        let conn = self
+            .conn
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        conn.close().map_err(|(_, e)| Error::from(e))
+    }
+
+    /// Closes the vault and deletes its file (with its `-wal` and `-shm`).
+    ///
+    /// ```
+    /// use vaults::Vault;
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("temporary.db");
+    /// Vault::open(&path)?.destroy()?;
+    /// assert!(!path.exists());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Io`] if a file cannot be removed.
+    pub fn destroy(self) -> Result<()> {
+        let path = self.path.clone();
+        self.close()?;
+        if let Some(path) = path {
+            remove_vault_files(&path)?;
+        }
+        Ok(())
+    }
+
+    /// Runs `f` on the rows in `mode`: the entry point of every operation.
+    pub(crate) fn run<R>(&self, mode: Mode, f: impl FnOnce(&Rows<'_>) -> Result<R>) -> Result<R> {
+        let conn = self.lock();
+        let rows = |c| Rows::new(c, self.clock.now_ms());
+        match mode {
+            Mode::Read | Mode::Single => f(&rows(&conn)),
+            Mode::Snapshot => scoped(&conn, "BEGIN DEFERRED", "COMMIT", "ROLLBACK", || {
+                f(&rows(&conn))
+            }),
+            Mode::Write => scoped(&conn, "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK", || {
+                f(&rows(&conn))
+            }),
+        }
+    }
+
+    #[allow(dead_code, reason = "used by the encrypted layer, which lands next")]
+    /// Checkpoints the WAL into the main file and truncates it, so old
+    /// versions of pages do not linger in the `-wal` file.
+    pub(crate) fn checkpoint_truncate(&self) -> Result<()> {
+        let conn = self.lock();
+        // Returns (busy, log frames, checkpointed frames); busy means a reader
+        // kept old frames alive.
+        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        if busy != 0 {
+            return Err(Error::Busy);
+        }
+        Ok(())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic inside an operation rolled its transaction back on unwind,
+        // so the connection behind a poisoned lock is sound.
+        let conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        conn
+    }
+}
+
+/// Deletes a vault file and its WAL companions; a missing file is not an error.
+pub(crate) fn remove_vault_files(path: &Path) -> Result<()> {
+    let mut names = vec![path.to_owned()];
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        names.push(PathBuf::from(p));
+    }
+    for p in names {
+        match std::fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::Io(e)),
+        }
+    }
+    Ok(())
+}
+
+impl Backend for Vault {
+    type Env = Plain;
+
+    fn env(&self) -> &Plain {
+        &Plain
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    fn with_rows<R>(&self, mode: Mode, f: impl FnOnce(&Rows<'_>) -> Result<R>) -> Result<R> {
+        self.run(mode, f)
+    }
+}
+
+impl crate::Store for Vault {}
+
+/// An open write transaction, handed to the closure of
+/// [`Store::transaction`](crate::Store::transaction).
+///
+/// It offers the whole [`Store`](crate::Store) API. Everything done through
+/// it commits together when the closure returns `Ok`, and is rolled back when
+/// it returns `Err` or panics. Time stands still inside a transaction: every
+/// operation sees the instant it began.
+pub struct Transaction<'a, E: Envelope = Plain> {
+    rows: Rows<'a>,
+    env: &'a E,
+}
+
+impl<E: Envelope> fmt::Debug for Transaction<'_, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transaction").finish_non_exhaustive()
+    }
+}
+
+impl<'a, E: Envelope> Transaction<'a, E> {
+    pub(crate) fn new(rows: Rows<'a>, env: &'a E) -> Self {
+        Self { rows, env }
+    }
+}
+
+impl<E: Envelope> Backend for Transaction<'_, E> {
+    type Env = E;
+
+    fn env(&self) -> &E {
+        self.env
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.rows.now()
+    }
+
+    fn with_rows<R>(&self, mode: Mode, f: impl FnOnce(&Rows<'_>) -> Result<R>) -> Result<R> {
+        match mode {
+            // A failing multi-step operation inside a transaction must not
+            // leave half its work behind.
+            Mode::Write => scoped(
+                self.rows.conn,
+                "SAVEPOINT vaults_op",
+                "RELEASE vaults_op",
+                "ROLLBACK TO vaults_op; RELEASE vaults_op",
+                || f(&self.rows),
+            ),
+            _ => f(&self.rows),
+        }
+    }
+}
+
+impl<E: Envelope> crate::Store for Transaction<'_, E> {}
