@@ -21,12 +21,17 @@
 
 mod clock;
 mod codec;
+mod crypto;
 mod error;
 mod expiry;
 mod storage;
 mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use crypto::{
+    EncryptedTransaction, EncryptedVault, KdfParams, Keyring, LockedVault, Passphrase, Progress,
+    Sealer, SlotInfo, UnlockedKey,
+};
 pub use error::{Error, Integrity, Kind, Result};
 pub use expiry::{ExpireIf, Ttl};
 pub use storage::{Durability, OpenOptions, Transaction, Vault, VaultDir};

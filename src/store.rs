@@ -6,7 +6,6 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::marker::PhantomData;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -306,7 +305,7 @@ pub trait Store: Backend {
             }
             let at = rows.now().saturating_add(duration_ms(ttl));
             match rows.get(&key, |row| {
-                reseal(self.env(), &row, Some(at), codec::decode)
+                reseal(self.env(), rows, &row, Some(at), codec::decode)
             })? {
                 None => {
                     self.env().check_current(rows)?;
@@ -460,7 +459,7 @@ pub trait Store: Backend {
         let mut names = self.with_rows(Mode::Read, |rows| {
             let mut names = Vec::new();
             rows.scan(None, None, false, |row| {
-                names.push(self.env().open_name(&row)?);
+                names.push(self.env().open_name(rows, &row)?);
                 Ok(())
             })?;
             Ok(names)
@@ -504,8 +503,8 @@ pub trait Store: Backend {
         let mut items = self.with_rows(Mode::Read, |rows| {
             let mut items = Vec::new();
             rows.scan(None, None, true, |row| {
-                let name = self.env().open_name(&row)?;
-                let value = self.env().open_value(&row, codec::decode)?;
+                let name = self.env().open_name(rows, &row)?;
+                let value = self.env().open_value(rows, &row, codec::decode)?;
                 items.push((name, value));
                 Ok(())
             })?;
@@ -541,7 +540,6 @@ pub trait Store: Backend {
             after: None,
             page: VecDeque::new(),
             done: false,
-            _value: PhantomData,
         }
     }
 
@@ -605,7 +603,7 @@ pub trait Store: Backend {
                 let name = name.as_ref();
                 check_name(name)?;
                 let key = env.stored_key(name);
-                let value = rows.get(&key, |row| env.open_value(&row, codec::decode))?;
+                let value = rows.get(&key, |row| env.open_value(rows, &row, codec::decode))?;
                 missed |= value.is_none();
                 out.push(value);
             }
@@ -699,7 +697,7 @@ pub trait Store: Backend {
         let env = self.env();
         let key = env.stored_key(name);
         self.with_rows(Mode::Write, |rows| {
-            if let Some(v) = rows.get(&key, |row| env.open_value(&row, codec::decode))? {
+            if let Some(v) = rows.get(&key, |row| env.open_value(rows, &row, codec::decode))? {
                 return Ok(v);
             }
             let sealed_name = env.seal_name(&key, name)?;
@@ -732,7 +730,10 @@ pub trait Store: Backend {
                 return Ok(None);
             };
             rows.delete(&key, |row| {
-                Ok((env.open_name(&row)?, env.open_value(&row, codec::decode)?))
+                Ok((
+                    env.open_name(rows, &row)?,
+                    env.open_value(rows, &row, codec::decode)?,
+                ))
             })
         })
     }
@@ -842,7 +843,7 @@ fn read<S: Store + ?Sized, R>(
     let env = store.env();
     let key = env.stored_key(name);
     store.with_rows(Mode::Read, |rows| {
-        match rows.get(&key, |row| env.open_value(&row, f))? {
+        match rows.get(&key, |row| env.open_value(rows, &row, f))? {
             Some(v) => Ok(Some(v)),
             None => {
                 env.check_current(rows)?;
@@ -860,7 +861,7 @@ fn pop_row<E: Envelope, R>(
     key: &StoredKey<'_>,
     f: impl FnOnce(&[u8]) -> Result<R>,
 ) -> Result<Option<R>> {
-    match rows.delete(key, |row| env.open_value(&row, f))? {
+    match rows.delete(key, |row| env.open_value(rows, &row, f))? {
         Some(v) => Ok(Some(v)),
         None => {
             env.check_current(rows)?;
@@ -873,11 +874,12 @@ fn pop_row<E: Envelope, R>(
 /// seals it again for the new expiry `at`.
 fn reseal<E: Envelope, R>(
     env: &E,
+    rows: &Rows<'_>,
     row: &RowRef<'_>,
     at: Option<i64>,
     f: impl FnOnce(&[u8]) -> Result<R>,
 ) -> Result<(R, Option<Vec<u8>>)> {
-    env.open_value(row, |plain| {
+    env.open_value(rows, row, |plain| {
         let out = f(plain)?;
         let resealed = match E::BINDS_EXPIRY {
             true => Some(env.seal_value(row.key, plain, at)?.into_owned()),
@@ -893,27 +895,21 @@ fn set_expiry<E: Envelope>(env: &E, rows: &Rows<'_>, key: &[u8], at: Option<i64>
     if !E::BINDS_EXPIRY {
         return rows.set_expiry(key, at, None);
     }
-    if let Some(((), value)) = rows.get(key, |row| reseal(env, &row, at, |_| Ok(())))? {
+    if let Some(((), value)) = rows.get(key, |row| reseal(env, rows, &row, at, |_| Ok(())))? {
         rows.set_expiry(key, at, value.as_deref())?;
     }
     Ok(())
 }
 
-/// A row copied out of SQLite, waiting in an [`Iter`]'s page.
-struct OwnedRow {
-    key: Vec<u8>,
-    name: Option<Vec<u8>>,
-    expires_at: Option<i64>,
-    value: Zeroizing<Vec<u8>>,
-}
-
 /// A streaming iterator over `(name, value)`; see [`Store::iter`].
+///
+/// Each page is read and opened in one short step; its entries then wait,
+/// decoded, until `next` hands them out.
 pub struct Iter<'s, S: ?Sized, T> {
     store: &'s S,
     after: Option<Vec<u8>>,
-    page: VecDeque<OwnedRow>,
+    page: VecDeque<Result<(String, T)>>,
     done: bool,
-    _value: PhantomData<fn() -> T>,
 }
 
 impl<S: ?Sized, T> fmt::Debug for Iter<'_, S, T> {
@@ -926,21 +922,20 @@ impl<S: ?Sized, T> fmt::Debug for Iter<'_, S, T> {
 
 impl<S: Store + ?Sized, T: DeserializeOwned> Iter<'_, S, T> {
     fn fill(&mut self) -> Result<()> {
-        let after = self.after.take();
-        let page = &mut self.page;
+        let env = self.store.env();
+        let (page, after) = (&mut self.page, &mut self.after);
         let seen = self.store.with_rows(Mode::Read, |rows| {
-            rows.scan(after.as_deref(), Some(PAGE), true, |row| {
-                page.push_back(OwnedRow {
-                    key: row.key.to_vec(),
-                    name: row.name.map(<[u8]>::to_vec),
-                    expires_at: row.expires_at,
-                    value: Zeroizing::new(row.value.to_vec()),
-                });
+            let from = after.take();
+            rows.scan(from.as_deref(), Some(PAGE), true, |row| {
+                let item = env
+                    .open_name(rows, &row)
+                    .and_then(|name| Ok((name, env.open_value(rows, &row, codec::decode)?)));
+                page.push_back(item);
+                *after = Some(row.key.to_vec());
                 Ok(())
             })
         })?;
         self.done = seen < PAGE;
-        self.after = self.page.back().map(|r| r.key.clone());
         Ok(())
     }
 }
@@ -956,17 +951,6 @@ impl<S: Store + ?Sized, T: DeserializeOwned> Iterator for Iter<'_, S, T> {
             self.done = true;
             return Some(Err(e));
         }
-        let row = self.page.pop_front()?;
-        let view = RowRef {
-            key: &row.key,
-            name: row.name.as_deref(),
-            expires_at: row.expires_at,
-            value: &row.value,
-        };
-        let env = self.store.env();
-        Some(env.open_name(&view).and_then(|name| {
-            env.open_value(&view, codec::decode)
-                .map(|value| (name, value))
-        }))
+        self.page.pop_front()
     }
 }

@@ -41,8 +41,8 @@ pub trait Envelope: Send + Sync {
     /// The `name` column for `name` stored under `key` (`None` for plain).
     fn seal_name(&self, key: &[u8], name: &str) -> Result<Option<Vec<u8>>>;
 
-    /// The name of a stored row.
-    fn open_name(&self, row: &RowRef<'_>) -> Result<String>;
+    /// The name of a stored row read through `rows`.
+    fn open_name(&self, rows: &Rows<'_>, row: &RowRef<'_>) -> Result<String>;
 
     /// The `value` column for `plaintext` stored under `key` expiring at `expires_at`.
     fn seal_value<'p>(
@@ -52,8 +52,13 @@ pub trait Envelope: Send + Sync {
         expires_at: Option<i64>,
     ) -> Result<Cow<'p, [u8]>>;
 
-    /// Opens a row's value and hands the plaintext to `f`.
-    fn open_value<R>(&self, row: &RowRef<'_>, f: impl FnOnce(&[u8]) -> Result<R>) -> Result<R>;
+    /// Opens the value of a row read through `rows` and hands the plaintext to `f`.
+    fn open_value<R>(
+        &self,
+        rows: &Rows<'_>,
+        row: &RowRef<'_>,
+        f: impl FnOnce(&[u8]) -> Result<R>,
+    ) -> Result<R>;
 
     /// Checks that this handle's keys still match the file. Called in every
     /// write transaction and after a lookup misses, since a miss cannot tell
@@ -78,7 +83,7 @@ impl Envelope for Plain {
         Ok(None)
     }
 
-    fn open_name(&self, row: &RowRef<'_>) -> Result<String> {
+    fn open_name(&self, _rows: &Rows<'_>, row: &RowRef<'_>) -> Result<String> {
         std::str::from_utf8(row.key)
             .map(str::to_owned)
             .map_err(|_| Error::Corrupt {
@@ -95,7 +100,12 @@ impl Envelope for Plain {
         Ok(Cow::Borrowed(plaintext))
     }
 
-    fn open_value<R>(&self, row: &RowRef<'_>, f: impl FnOnce(&[u8]) -> Result<R>) -> Result<R> {
+    fn open_value<R>(
+        &self,
+        _rows: &Rows<'_>,
+        row: &RowRef<'_>,
+        f: impl FnOnce(&[u8]) -> Result<R>,
+    ) -> Result<R> {
         f(row.value)
     }
 }

@@ -14,4 +14,5 @@ pub use dir::VaultDir;
 pub use envelope::{Envelope, StoredKey};
 pub use rows::{RowRef, Rows};
 pub use schema::Durability;
+pub(crate) use schema::Init;
 pub use vault::{OpenOptions, Transaction, Vault};

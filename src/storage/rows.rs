@@ -207,13 +207,20 @@ impl<'c> Rows<'c> {
         Ok(seen)
     }
 
-    /// Hands every row, alive or not, in rowid order, to `f` (for rotation).
-    #[allow(dead_code, reason = "used by the encrypted layer, which lands next")]
-    pub(crate) fn scan_all(&self, mut f: impl FnMut(i64, RowRef<'_>) -> Result<()>) -> Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT rowid, key, name, expires_at, value FROM entries ORDER BY rowid")?;
-        let mut rows = stmt.query([])?;
+    /// Hands up to `limit` rows, alive or not, with rowids after `after`, in
+    /// rowid order, to `f` (for rotation, which rewrites every row once).
+    pub(crate) fn scan_rowids(
+        &self,
+        after: i64,
+        limit: usize,
+        mut f: impl FnMut(i64, RowRef<'_>) -> Result<()>,
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT rowid, key, name, expires_at, value FROM entries \
+             WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut rows = stmt.query((after, limit))?;
         while let Some(row) = rows.next()? {
             let r = RowRef {
                 key: row.get_ref(1)?.as_blob()?,
@@ -226,8 +233,16 @@ impl<'c> Rows<'c> {
         Ok(())
     }
 
+    /// Number of rows, alive or not.
+    pub(crate) fn count_all(&self) -> Result<u64> {
+        let n: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM entries")?
+            .query_row([], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     /// Rewrites the row with this rowid (for rotation).
-    #[allow(dead_code, reason = "used by the encrypted layer, which lands next")]
     pub(crate) fn rewrite(
         &self,
         rowid: i64,
@@ -270,7 +285,6 @@ impl<'c> Rows<'c> {
     }
 
     /// Reads a meta record.
-    #[allow(dead_code, reason = "used by the encrypted layer, which lands next")]
     pub(crate) fn meta_get(&self, name: &str) -> Result<Option<Vec<u8>>> {
         let mut stmt = self
             .conn
@@ -279,7 +293,6 @@ impl<'c> Rows<'c> {
     }
 
     /// Reads every meta record whose name starts with `prefix`, sorted by name.
-    #[allow(dead_code, reason = "used by the encrypted layer, which lands next")]
     pub(crate) fn meta_list(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT name, value FROM meta WHERE substr(name, 1, length(?1)) = ?1 ORDER BY name",
@@ -289,7 +302,6 @@ impl<'c> Rows<'c> {
     }
 
     /// Writes a meta record.
-    #[allow(dead_code, reason = "used by the encrypted layer, which lands next")]
     pub(crate) fn meta_put(&self, name: &str, value: &[u8]) -> Result<()> {
         self.conn
             .prepare_cached(
@@ -301,7 +313,6 @@ impl<'c> Rows<'c> {
     }
 
     /// Deletes a meta record; whether it existed.
-    #[allow(dead_code, reason = "used by the encrypted layer, which lands next")]
     pub(crate) fn meta_delete(&self, name: &str) -> Result<bool> {
         let n = self
             .conn

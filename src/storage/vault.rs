@@ -279,7 +279,6 @@ impl Vault {
         }
     }
 
-    #[allow(dead_code, reason = "used by the encrypted layer, which lands next")]
     /// Checkpoints the WAL into the main file and truncates it, so old
     /// versions of pages do not linger in the `-wal` file.
     pub(crate) fn checkpoint_truncate(&self) -> Result<()> {

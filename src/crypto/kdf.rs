@@ -1,0 +1,513 @@
+//! Passphrases and their stretching into key-encryption keys with Argon2id.
+//!
+//! The parameters of every passphrase slot are stored in the vault file, so
+//! they are attacker-controlled input: [`KdfParams::check`] refuses anything
+//! below a floor (a downgrade that makes guessing cheap) or above a ceiling
+//! (a file that makes unlocking allocate terabytes or spin for hours) before
+//! Argon2 runs.
+
+use std::fmt;
+
+use argon2::{Algorithm, Argon2, AssociatedData, Block, ParamsBuilder, Version};
+use secrecy::{ExposeSecret, SecretString};
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::{Error, Result};
+
+/// Length of an Argon2 salt in a key slot.
+pub(crate) const SALT_LEN: usize = 16;
+
+/// Length of a key-encryption key.
+pub(crate) const KEK_LEN: usize = 32;
+
+/// A passphrase, normalised to Unicode NFC and wiped from memory on drop.
+///
+/// Normalisation makes the same passphrase typed on different systems (say
+/// "é" as one code point or as "e" plus a combining accent) open the same
+/// vault. `Debug` never shows it and it cannot be cloned.
+///
+/// ```
+/// # fn main() -> vaults::Result<()> {
+/// let pass = vaults::Passphrase::new("correct horse battery staple")?;
+/// assert_eq!(format!("{pass:?}"), "Passphrase([redacted])");
+/// # Ok(())
+/// # }
+/// ```
+pub struct Passphrase {
+    /// NFC-normalised UTF-8, allocated once at its exact length.
+    bytes: Zeroizing<Vec<u8>>,
+}
+
+impl Passphrase {
+    /// Takes a passphrase, normalises it to NFC, and wipes the given `String`.
+    ///
+    /// Pass an owned `String` where you have one: a `&str` is copied first,
+    /// and only the copy is wiped.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::EmptyPassphrase`] when the passphrase is empty.
+    ///
+    /// ```
+    /// # fn main() -> vaults::Result<()> {
+    /// let typed = String::from("correct horse");
+    /// let pass = vaults::Passphrase::new(typed)?;
+    /// # drop(pass);
+    /// assert!(matches!(
+    ///     vaults::Passphrase::new(""),
+    ///     Err(vaults::Error::EmptyPassphrase)
+    /// ));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn new(passphrase: impl Into<String>) -> Result<Passphrase> {
+        let mut passphrase = passphrase.into();
+        let normalised = Self::normalise(&passphrase);
+        passphrase.zeroize();
+        normalised
+    }
+
+    /// Copies `s` in NFC into a buffer allocated once at its final length, so
+    /// no reallocation leaves a stray copy behind.
+    fn normalise(s: &str) -> Result<Passphrase> {
+        let bytes = if is_nfc_quick(s.chars()) == IsNormalized::Yes {
+            // The common case (ASCII and most text): already NFC, one exact copy.
+            Zeroizing::new(s.as_bytes().to_vec())
+        } else {
+            let len = s.nfc().map(char::len_utf8).sum();
+            let mut buf = Zeroizing::new(Vec::with_capacity(len));
+            let mut utf8 = Zeroizing::new([0u8; 4]);
+            // The same characters as the counting pass: the buffer never grows.
+            for c in s.nfc() {
+                buf.extend_from_slice(c.encode_utf8(utf8.as_mut_slice()).as_bytes());
+            }
+            buf
+        };
+        if bytes.is_empty() {
+            return Err(Error::EmptyPassphrase);
+        }
+        Ok(Passphrase { bytes })
+    }
+
+    /// The normalised passphrase as UTF-8 bytes, the input to Argon2.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// Takes the passphrase out of a [`SecretString`], which wipes itself on drop.
+///
+/// ```
+/// # fn main() -> vaults::Result<()> {
+/// use secrecy::SecretString;
+///
+/// let secret = SecretString::from("correct horse");
+/// let pass = vaults::Passphrase::try_from(secret)?;
+/// # drop(pass);
+/// # Ok(())
+/// # }
+/// ```
+impl TryFrom<SecretString> for Passphrase {
+    type Error = Error;
+
+    /// # Errors
+    ///
+    /// [`Error::EmptyPassphrase`] when the passphrase is empty.
+    fn try_from(secret: SecretString) -> Result<Passphrase> {
+        Self::normalise(secret.expose_secret())
+    }
+}
+
+impl fmt::Debug for Passphrase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Passphrase([redacted])")
+    }
+}
+
+/// Argon2id cost parameters: memory, iterations and lanes.
+///
+/// Always within [`KdfParams::MIN`] and [`KdfParams::MAX`], field by field:
+/// the constructor refuses anything else.
+///
+/// ```
+/// # fn main() -> vaults::Result<()> {
+/// use vaults::KdfParams;
+///
+/// // 256 MiB, 4 passes, 1 lane: slower to unlock, slower to guess.
+/// let strong = KdfParams::new(256 * 1024, 4, 1)?;
+/// assert_eq!(strong.memory_kib(), 262_144);
+///
+/// // Below the floor of 19 MiB.
+/// assert!(KdfParams::new(8 * 1024, 3, 1).is_err());
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct KdfParams {
+    memory_kib: u32,
+    iterations: u32,
+    parallelism: u32,
+}
+
+impl KdfParams {
+    /// The parameters a new vault gets: 64 MiB, 3 passes, 1 lane (~0.15 s).
+    ///
+    /// One lane because argon2 runs lanes in parallel only with its `parallel`
+    /// feature, and more lanes without threads cost time and buy nothing.
+    pub const DEFAULT: KdfParams = KdfParams {
+        memory_kib: 64 * 1024,
+        iterations: 3,
+        parallelism: 1,
+    };
+
+    /// The floor, field by field: 19 MiB, 2 passes, 1 lane (OWASP's minimum for
+    /// Argon2id). A vault file asking for less is refused: it would be a
+    /// downgrade making guesses cheap.
+    pub const MIN: KdfParams = KdfParams {
+        memory_kib: 19 * 1024,
+        iterations: 2,
+        parallelism: 1,
+    };
+
+    /// The ceiling, field by field: 4 GiB, 20 passes, 16 lanes. A vault file
+    /// asking for more is refused: it would make unlocking a denial of service.
+    pub const MAX: KdfParams = KdfParams {
+        memory_kib: 4 * 1024 * 1024,
+        iterations: 20,
+        parallelism: 16,
+    };
+
+    /// Parameters with `memory_kib` KiB of memory, `iterations` passes and
+    /// `parallelism` lanes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::KdfParams`] when a field lies outside [`KdfParams::MIN`] ..=
+    /// [`KdfParams::MAX`].
+    ///
+    /// ```
+    /// # fn main() -> vaults::Result<()> {
+    /// use vaults::KdfParams;
+    ///
+    /// assert_eq!(KdfParams::new(64 * 1024, 3, 1)?, KdfParams::DEFAULT);
+    /// assert!(KdfParams::new(64 * 1024, 21, 1).is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn new(memory_kib: u32, iterations: u32, parallelism: u32) -> Result<KdfParams> {
+        let params = KdfParams {
+            memory_kib,
+            iterations,
+            parallelism,
+        };
+        params.check()?;
+        Ok(params)
+    }
+
+    /// Parameters as read from a file, not yet checked: the caller must call
+    /// [`KdfParams::check`] before deriving with them.
+    pub(crate) const fn from_stored(memory_kib: u32, iterations: u32, parallelism: u32) -> Self {
+        KdfParams {
+            memory_kib,
+            iterations,
+            parallelism,
+        }
+    }
+
+    /// Memory cost in KiB.
+    ///
+    /// ```
+    /// assert_eq!(vaults::KdfParams::DEFAULT.memory_kib(), 65_536);
+    /// ```
+    pub const fn memory_kib(&self) -> u32 {
+        self.memory_kib
+    }
+
+    /// Number of passes over the memory.
+    ///
+    /// ```
+    /// assert_eq!(vaults::KdfParams::DEFAULT.iterations(), 3);
+    /// ```
+    pub const fn iterations(&self) -> u32 {
+        self.iterations
+    }
+
+    /// Number of lanes.
+    ///
+    /// ```
+    /// assert_eq!(vaults::KdfParams::DEFAULT.parallelism(), 1);
+    /// ```
+    pub const fn parallelism(&self) -> u32 {
+        self.parallelism
+    }
+
+    /// Refuses parameters outside the floor and ceiling. Called on every set
+    /// of parameters decoded from a file, before Argon2 may run with them.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::KdfParams`] naming the first bound crossed.
+    pub(crate) fn check(&self) -> Result<()> {
+        let reason = if self.memory_kib < Self::MIN.memory_kib {
+            "memory below the floor of 19 MiB"
+        } else if self.memory_kib > Self::MAX.memory_kib {
+            "memory above the ceiling of 4 GiB"
+        } else if self.iterations < Self::MIN.iterations {
+            "iterations below the floor of 2"
+        } else if self.iterations > Self::MAX.iterations {
+            "iterations above the ceiling of 20"
+        } else if self.parallelism < Self::MIN.parallelism {
+            "parallelism below the floor of 1"
+        } else if self.parallelism > Self::MAX.parallelism {
+            "parallelism above the ceiling of 16"
+        } else {
+            return Ok(());
+        };
+        Err(Error::KdfParams { reason })
+    }
+}
+
+impl Default for KdfParams {
+    /// [`KdfParams::DEFAULT`].
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// Stretches a passphrase into a key-encryption key: Argon2id, version 0x13,
+/// 32-byte output, no secret and no associated data.
+///
+/// # Errors
+///
+/// [`Error::KdfParams`] when the parameters are outside the floor and ceiling
+/// (checked before any work) or the memory they ask for cannot be allocated.
+pub(crate) fn derive_kek(
+    pass: &Passphrase,
+    salt: &[u8; SALT_LEN],
+    params: &KdfParams,
+) -> Result<Zeroizing<[u8; KEK_LEN]>> {
+    params.check()?;
+    let mut kek = Zeroizing::new([0u8; KEK_LEN]);
+    argon2id(pass.as_bytes(), salt, params, None, &[], &mut kek)?;
+    Ok(kek)
+}
+
+/// Argon2id v0x13 into `out`, with Argon2's optional secret and associated
+/// data so that the RFC 9106 test vector runs through this same code.
+///
+/// Runs with whatever parameters it is given: bounds are the caller's job.
+/// Its working memory is allocated here rather than by argon2 so that it can
+/// be wiped: the last blocks determine the output.
+fn argon2id(
+    password: &[u8],
+    salt: &[u8],
+    params: &KdfParams,
+    secret: Option<&[u8]>,
+    associated_data: &[u8],
+    out: &mut [u8; KEK_LEN],
+) -> Result<()> {
+    const REFUSED: Error = Error::KdfParams {
+        reason: "refused by argon2",
+    };
+    let mut builder = ParamsBuilder::new();
+    builder
+        .m_cost(params.memory_kib)
+        .t_cost(params.iterations)
+        .p_cost(params.parallelism)
+        .output_len(KEK_LEN);
+    if !associated_data.is_empty() {
+        builder.data(AssociatedData::new(associated_data).map_err(|_| REFUSED)?);
+    }
+    let argon_params = builder.build().map_err(|_| REFUSED)?;
+    let blocks = argon_params.block_count();
+    let context = match secret {
+        Some(secret) => {
+            Argon2::new_with_secret(secret, Algorithm::Argon2id, Version::V0x13, argon_params)
+                .map_err(|_| REFUSED)?
+        }
+        None => Argon2::new(Algorithm::Argon2id, Version::V0x13, argon_params),
+    };
+
+    let mut memory: Zeroizing<Vec<Block>> = Zeroizing::new(Vec::new());
+    memory
+        .try_reserve_exact(blocks)
+        .map_err(|_| Error::KdfParams {
+            reason: "not enough memory for these parameters",
+        })?;
+    memory.resize(blocks, Block::new());
+    context
+        .hash_password_into_with_memory(password, salt, out, memory.as_mut_slice())
+        .map_err(|_| REFUSED)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    /// Decodes a hex string (test vectors).
+    fn hex(s: &str) -> Vec<u8> {
+        let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn argon2id_matches_rfc_9106_section_5_3() {
+        let mut tag = [0u8; 32];
+        argon2id(
+            &[0x01; 32],
+            &[0x02; 16],
+            &KdfParams::from_stored(32, 3, 4),
+            Some(&[0x03; 8]),
+            &[0x04; 12],
+            &mut tag,
+        )
+        .unwrap();
+        assert_eq!(
+            tag.to_vec(),
+            hex("0d640df58d78766c08c037a34a8b53c9d01ef0452d75b65eb52520e96b01e659")
+        );
+    }
+
+    #[test]
+    fn derive_kek_is_deterministic_and_depends_on_every_input() {
+        let pass = Passphrase::new("correct horse").unwrap();
+        let other = Passphrase::new("correct horsf").unwrap();
+        let salt = [7u8; 16];
+        let min = KdfParams::MIN;
+        let base = derive_kek(&pass, &salt, &min).unwrap();
+        assert_eq!(*base, *derive_kek(&pass, &salt, &min).unwrap());
+        assert_ne!(*base, *derive_kek(&other, &salt, &min).unwrap());
+        assert_ne!(*base, *derive_kek(&pass, &[8u8; 16], &min).unwrap());
+        let more = KdfParams::new(min.memory_kib(), min.iterations() + 1, 1).unwrap();
+        assert_ne!(*base, *derive_kek(&pass, &salt, &more).unwrap());
+    }
+
+    #[test]
+    fn derive_kek_is_argon2id_without_secret_or_data() {
+        // Independent of our wrapper: the argon2 crate's own entry point.
+        let salt = [9u8; 16];
+        let params = KdfParams::MIN;
+        let mut expected = [0u8; 32];
+        Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            argon2::Params::new(
+                params.memory_kib(),
+                params.iterations(),
+                params.parallelism(),
+                Some(32),
+            )
+            .unwrap(),
+        )
+        .hash_password_into(b"pass", &salt, &mut expected)
+        .unwrap();
+        let pass = Passphrase::new("pass").unwrap();
+        assert_eq!(*derive_kek(&pass, &salt, &params).unwrap(), expected);
+    }
+
+    #[test]
+    fn nfc_forms_derive_the_same_kek() {
+        let composed = Passphrase::new("caf\u{e9}").unwrap();
+        let decomposed = Passphrase::new("cafe\u{301}").unwrap();
+        assert_eq!(composed.as_bytes(), decomposed.as_bytes());
+        assert_eq!(decomposed.as_bytes(), "caf\u{e9}".as_bytes());
+        let salt = [1u8; 16];
+        assert_eq!(
+            *derive_kek(&composed, &salt, &KdfParams::MIN).unwrap(),
+            *derive_kek(&decomposed, &salt, &KdfParams::MIN).unwrap()
+        );
+    }
+
+    #[test]
+    fn normalisation_allocates_the_exact_length() {
+        // Shrinking: decomposed input is longer than its NFC form.
+        let shrunk = Passphrase::new("e\u{301}e\u{301}A\u{30a}").unwrap();
+        assert_eq!(shrunk.as_bytes(), "\u{e9}\u{e9}\u{c5}".as_bytes());
+        assert_eq!(shrunk.bytes.capacity(), shrunk.bytes.len());
+        // Growing: U+0344 is excluded from composition and becomes two marks.
+        let grown = Passphrase::new("1\u{344}").unwrap();
+        assert_eq!(grown.as_bytes(), "1\u{308}\u{301}".as_bytes());
+        assert_eq!(grown.bytes.capacity(), grown.bytes.len());
+        // A singleton: U+212B ANGSTROM SIGN becomes U+00C5.
+        let angstrom = Passphrase::new("\u{212b}").unwrap();
+        assert_eq!(angstrom.as_bytes(), "\u{c5}".as_bytes());
+    }
+
+    #[test]
+    fn empty_passphrases_are_refused() {
+        assert!(matches!(Passphrase::new(""), Err(Error::EmptyPassphrase)));
+        assert!(matches!(
+            Passphrase::try_from(SecretString::from("")),
+            Err(Error::EmptyPassphrase)
+        ));
+    }
+
+    #[test]
+    fn secret_string_gives_the_same_passphrase() {
+        let from_secret = Passphrase::try_from(SecretString::from("cafe\u{301}")).unwrap();
+        assert_eq!(from_secret.as_bytes(), "caf\u{e9}".as_bytes());
+    }
+
+    #[test]
+    fn debug_hides_the_passphrase() {
+        let pass = Passphrase::new("hunter2").unwrap();
+        let shown = format!("{pass:?} {pass:#?}");
+        assert!(!shown.contains("hunter2"));
+        assert!(shown.contains("[redacted]"));
+    }
+
+    #[test]
+    fn params_outside_the_bounds_are_refused() {
+        let cases = [
+            (19 * 1024 - 1, 3, 1, "memory below the floor of 19 MiB"),
+            (
+                4 * 1024 * 1024 + 1,
+                3,
+                1,
+                "memory above the ceiling of 4 GiB",
+            ),
+            (65_536, 1, 1, "iterations below the floor of 2"),
+            (65_536, 21, 1, "iterations above the ceiling of 20"),
+            (65_536, 3, 0, "parallelism below the floor of 1"),
+            (65_536, 3, 17, "parallelism above the ceiling of 16"),
+        ];
+        for (m, t, p, expected) in cases {
+            match KdfParams::new(m, t, p) {
+                Err(Error::KdfParams { reason }) => assert_eq!(reason, expected),
+                other => panic!("({m}, {t}, {p}) gave {other:?}"),
+            }
+        }
+        for bound in [KdfParams::MIN, KdfParams::MAX, KdfParams::DEFAULT] {
+            let rebuilt =
+                KdfParams::new(bound.memory_kib(), bound.iterations(), bound.parallelism());
+            assert_eq!(rebuilt.unwrap(), bound);
+        }
+    }
+
+    #[test]
+    fn hostile_stored_params_are_refused_before_argon2_runs() {
+        // Each would allocate terabytes or run for hours if Argon2 started:
+        // the test finishing at all shows the check comes first.
+        let pass = Passphrase::new("pass").unwrap();
+        let hostile = [
+            KdfParams::from_stored(u32::MAX, 3, 1),
+            KdfParams::from_stored(u32::MAX, u32::MAX, 0xFF_FFFF),
+            KdfParams::from_stored(65_536, u32::MAX, 1),
+            KdfParams::from_stored(65_536, 3, 0xFF_FFFF),
+            KdfParams::from_stored(8, 1, 1),
+            KdfParams::from_stored(0, 0, 0),
+        ];
+        for params in hostile {
+            assert!(params.check().is_err());
+            assert!(matches!(
+                derive_kek(&pass, &[0; 16], &params),
+                Err(Error::KdfParams { .. })
+            ));
+        }
+    }
+}

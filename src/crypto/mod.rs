@@ -1,0 +1,22 @@
+//! The cryptography of format version 1: randomness, passphrase stretching,
+//! the key hierarchy, sealed values and names, and key slots.
+//!
+//! Byte layouts are specified in `docs/format-crypto.md`; every decoder here
+//! takes untrusted bytes and answers with a typed error, never a panic.
+
+pub(crate) mod envelope;
+pub(crate) mod kdf;
+mod keyring;
+pub(crate) mod keys;
+mod meta;
+pub(crate) mod random;
+mod rotate;
+mod sealer;
+pub(crate) mod slot;
+mod vault;
+
+pub use kdf::{KdfParams, Passphrase};
+pub use keyring::Keyring;
+pub use rotate::Progress;
+pub use sealer::Sealer;
+pub use vault::{EncryptedTransaction, EncryptedVault, LockedVault, SlotInfo, UnlockedKey};

@@ -1,0 +1,217 @@
+//! Rotating the vault key: every entry re-encrypted under a new generation,
+//! every name re-hashed, every slot re-wrapped — in one transaction, so a
+//! crash at any point leaves either the old vault or the new one, whole.
+
+use std::collections::BTreeMap;
+
+use super::kdf::{self, Passphrase};
+use super::keys::{SubKeys, VaultKey};
+use super::meta::Meta;
+use super::sealer::Sealer;
+use super::slot::{self, SlotKind, SlotRecord};
+use super::vault::{EncryptedVault, new_keyring_secret};
+use crate::storage::{Backend, Envelope, Mode, RowRef};
+use crate::{Error, Result};
+
+/// Rows re-encrypted per step (and per progress report).
+const BATCH: usize = 512;
+
+/// How far a [`rotate`](EncryptedVault::rotate) has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Entries re-encrypted so far.
+    pub done: u64,
+    /// Entries to re-encrypt in all.
+    pub total: u64,
+}
+
+/// A row copied out of the table for re-encryption.
+struct Copied {
+    rowid: i64,
+    key: Vec<u8>,
+    name: Option<Vec<u8>>,
+    expires_at: Option<i64>,
+    value: Vec<u8>,
+}
+
+impl EncryptedVault {
+    /// Replaces the vault key: every entry is re-encrypted under a new key
+    /// generation, every name re-hashed, and every key slot wrapped again.
+    /// Do it after a suspected compromise (after changing the passphrase).
+    ///
+    /// `passphrases` gives the passphrase of every passphrase slot, by slot
+    /// id; each is checked against its slot before anything changes, and gets
+    /// a fresh salt. Keyring slots get a fresh secret in the keyring. Expired
+    /// entries are deleted on the way.
+    ///
+    /// It all happens in one transaction: killed at any point, the vault
+    /// reopens as it was before or as it is after, never in between. Then the
+    /// WAL is checkpointed and truncated; with `secure_delete` on, the old
+    /// ciphertexts are not left in free pages. Other handles on the vault get
+    /// [`Error::KeyRotated`] and must be reopened.
+    ///
+    /// ```
+    /// use vaults::{EncryptedVault, KdfParams, Passphrase, Store};
+    ///
+    /// let pass = Passphrase::new("correct horse battery staple")?;
+    /// let mut vault = EncryptedVault::create_in_memory(&pass, KdfParams::MIN)?;
+    /// vault.put("token", "abc")?;
+    /// let slot = vault.unlocked_slot();
+    /// vault.rotate(&[(slot, &pass)], |p| println!("{}/{}", p.done, p.total))?;
+    /// assert_eq!(vault.generation(), 2);
+    /// assert_eq!(vault.get::<String>("token")?.as_deref(), Some("abc"));
+    /// # Ok::<(), vaults::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::SlotSecretMissing`] if a passphrase slot has no passphrase in
+    /// `passphrases` (remove the slot first if it is no longer wanted);
+    /// [`Error::WrongPassphrase`] if one does not open its slot;
+    /// [`Error::Keyring`]; [`Error::Integrity`] if an entry or the metadata
+    /// fails to open (nothing is changed then); [`Error::Busy`] if another
+    /// handle changed the key slots meanwhile.
+    pub fn rotate(
+        &mut self,
+        passphrases: &[(u32, &Passphrase)],
+        mut progress: impl FnMut(Progress),
+    ) -> Result<()> {
+        let vault_id = self.id();
+        let before = self.with_rows(Mode::Snapshot, |rows| self.read_meta(rows))?;
+        let generation = before.generation.checked_add(1).ok_or(Error::Corrupt {
+            detail: "the key generation is exhausted",
+        })?;
+        let new_key = VaultKey::generate()?;
+        let new_sealer = Sealer::new(SubKeys::derive(&new_key, &vault_id), vault_id, generation);
+
+        // All Argon2 work, and the keyring, before the write lock.
+        let mut new_accounts = Vec::new();
+        let slots = rewrap_slots(self, &before, passphrases, &new_key, &mut new_accounts);
+        let slots = match slots {
+            Ok(s) => s,
+            Err(e) => {
+                new_accounts.iter().for_each(|a| self.keyring().forget(a));
+                return Err(e);
+            }
+        };
+        let mut after = Meta::new(slots);
+        after.generation = generation;
+
+        let rotated = self.with_rows(Mode::Write, |rows| {
+            let current = self.read_meta(rows)?;
+            if current.slots != before.slots {
+                return Err(Error::Busy);
+            }
+            rows.delete_expired()?;
+            let total = rows.count_all()?;
+            let mut done = 0;
+            let mut last = 0;
+            progress(Progress { done, total });
+            loop {
+                let mut batch = Vec::with_capacity(BATCH);
+                rows.scan_rowids(last, BATCH, |rowid, r| {
+                    batch.push(Copied {
+                        rowid,
+                        key: r.key.to_vec(),
+                        name: r.name.map(<[u8]>::to_vec),
+                        expires_at: r.expires_at,
+                        value: r.value.to_vec(),
+                    });
+                    Ok(())
+                })?;
+                let Some(tail) = batch.last() else { break };
+                last = tail.rowid;
+                for row in &batch {
+                    let view = RowRef {
+                        key: &row.key,
+                        name: row.name.as_deref(),
+                        expires_at: row.expires_at,
+                        value: &row.value,
+                    };
+                    let name = self.env().open_name(rows, &view)?;
+                    let key = new_sealer.stored_key(&name);
+                    let sealed_name = new_sealer.seal_name(&key, &name)?;
+                    let value = self.env().open_value(rows, &view, |plain| {
+                        Ok(new_sealer
+                            .seal_value(&key, plain, row.expires_at)?
+                            .into_owned())
+                    })?;
+                    rows.rewrite(row.rowid, &key, sealed_name.as_deref(), &value)?;
+                }
+                done += batch.len() as u64;
+                progress(Progress { done, total });
+            }
+            after.write(rows, new_sealer.keys(), &vault_id)?;
+            Ok(())
+        });
+        if let Err(e) = rotated {
+            new_accounts.iter().for_each(|a| self.keyring().forget(a));
+            return Err(e);
+        }
+        for record in before.slots.values() {
+            if let SlotKind::Keyring { account } = record.kind() {
+                self.keyring().forget(account);
+            }
+        }
+        self.replace_keys(new_key, new_sealer);
+        self.scrub_wal();
+        tracing::debug!(generation, "rotated the vault key");
+        Ok(())
+    }
+}
+
+/// Wraps `new_key` in a new record for every slot of `meta`, recording each
+/// new keyring account in `new_accounts` (so a failure can remove them).
+fn rewrap_slots(
+    vault: &EncryptedVault,
+    meta: &Meta,
+    passphrases: &[(u32, &Passphrase)],
+    new_key: &VaultKey,
+    new_accounts: &mut Vec<String>,
+) -> Result<BTreeMap<u32, SlotRecord>> {
+    let vault_id = vault.id();
+    // Check every slot is covered before spending seconds on Argon2.
+    for (id, record) in &meta.slots {
+        if let SlotKind::Passphrase { params, .. } = record.kind() {
+            params.check()?;
+            if !passphrases.iter().any(|(i, _)| i == id) {
+                return Err(Error::SlotSecretMissing { id: *id });
+            }
+        }
+    }
+    let mut slots = BTreeMap::new();
+    for (&id, record) in &meta.slots {
+        let new = match record.kind() {
+            SlotKind::Passphrase { params, salt } => {
+                let pass = passphrases
+                    .iter()
+                    .find(|(i, _)| *i == id)
+                    .map(|(_, p)| *p)
+                    .ok_or(Error::SlotSecretMissing { id })?;
+                // A typo must not lock anyone out: the passphrase has to open
+                // its slot as it is now.
+                let current = kdf::derive_kek(pass, salt, params)?;
+                record.unwrap(&vault_id, id, &current)?;
+                let salt = slot::new_salt()?;
+                let kek = kdf::derive_kek(pass, &salt, params)?;
+                let kind = SlotKind::Passphrase {
+                    params: *params,
+                    salt,
+                };
+                SlotRecord::wrap(&vault_id, id, kind, &kek, new_key)?
+            }
+            SlotKind::Keyring { .. } => {
+                let (account, secret) = new_keyring_secret(vault.keyring(), &vault_id)?;
+                new_accounts.push(account.clone());
+                SlotRecord::wrap(
+                    &vault_id,
+                    id,
+                    SlotKind::Keyring { account },
+                    &secret,
+                    new_key,
+                )?
+            }
+        };
+        slots.insert(id, new);
+    }
+    Ok(slots)
+}

@@ -1,0 +1,119 @@
+//! [`Sealer`]: the envelope of an encrypted vault. Names become a keyed
+//! blind index plus a sealed copy; values are sealed with their place
+//! (vault, generation, stored key, expiry) as associated data.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use super::envelope::{self, Ad, Domain};
+use super::keys::{SubKeys, VAULT_ID_LEN};
+use super::meta::read_generation;
+use crate::storage::{Envelope, RowRef, Rows, StoredKey};
+use crate::{Error, Integrity, Result};
+
+/// The keys of one unlocked encrypted vault at one key generation.
+///
+/// Appears only as the type parameter of an encrypted vault's
+/// [`Transaction`](crate::Transaction); it has no methods of its own.
+pub struct Sealer {
+    keys: Arc<SubKeys>,
+    vault_id: [u8; VAULT_ID_LEN],
+    generation: u32,
+}
+
+impl fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Sealer([redacted])")
+    }
+}
+
+impl Sealer {
+    pub(crate) fn new(keys: SubKeys, vault_id: [u8; VAULT_ID_LEN], generation: u32) -> Self {
+        Self {
+            keys: Arc::new(keys),
+            vault_id,
+            generation,
+        }
+    }
+
+    pub(crate) fn keys(&self) -> &SubKeys {
+        &self.keys
+    }
+
+    pub(crate) fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    fn ad<'a>(&'a self, domain: Domain, key: &'a [u8], expires_at: Option<i64>) -> Ad<'a> {
+        Ad {
+            domain,
+            vault_id: &self.vault_id,
+            generation: self.generation,
+            key,
+            expires_at,
+        }
+    }
+
+    /// Before opening: a blob from another generation means either that
+    /// another handle rotated the key (say so) or that the blob was
+    /// relabelled (let the open fail as tampering).
+    fn check_generation(&self, rows: &Rows<'_>, sealed: &[u8], what: Integrity) -> Result<()> {
+        let found = envelope::generation(sealed).map_err(|_| Error::Integrity(what))?;
+        if found != self.generation {
+            self.check_current(rows)?;
+        }
+        Ok(())
+    }
+}
+
+impl Envelope for Sealer {
+    const BINDS_EXPIRY: bool = true;
+
+    fn stored_key<'n>(&self, name: &'n str) -> StoredKey<'n> {
+        StoredKey::Hash(self.keys.blind_index(name.as_bytes()))
+    }
+
+    fn seal_name(&self, key: &[u8], name: &str) -> Result<Option<Vec<u8>>> {
+        let ad = self.ad(Domain::Name, key, None);
+        envelope::seal(self.keys.name_cipher(), &ad, name.as_bytes()).map(Some)
+    }
+
+    fn open_name(&self, rows: &Rows<'_>, row: &RowRef<'_>) -> Result<String> {
+        let sealed = row.name.ok_or(Error::Integrity(Integrity::Name))?;
+        self.check_generation(rows, sealed, Integrity::Name)?;
+        let ad = self.ad(Domain::Name, row.key, None);
+        let plain = envelope::open(self.keys.name_cipher(), &ad, sealed)?;
+        String::from_utf8(plain.to_vec()).map_err(|_| Error::Integrity(Integrity::Name))
+    }
+
+    fn seal_value<'p>(
+        &self,
+        key: &[u8],
+        plaintext: &'p [u8],
+        expires_at: Option<i64>,
+    ) -> Result<Cow<'p, [u8]>> {
+        let ad = self.ad(Domain::Value, key, expires_at);
+        envelope::seal(self.keys.value_cipher(), &ad, plaintext).map(Cow::Owned)
+    }
+
+    fn open_value<R>(
+        &self,
+        rows: &Rows<'_>,
+        row: &RowRef<'_>,
+        f: impl FnOnce(&[u8]) -> Result<R>,
+    ) -> Result<R> {
+        self.check_generation(rows, row.value, Integrity::Entry)?;
+        let ad = self.ad(Domain::Value, row.key, row.expires_at);
+        let plain = envelope::open(self.keys.value_cipher(), &ad, row.value)?;
+        f(&plain)
+    }
+
+    fn check_current(&self, rows: &Rows<'_>) -> Result<()> {
+        if read_generation(rows)? == self.generation {
+            Ok(())
+        } else {
+            Err(Error::KeyRotated)
+        }
+    }
+}
