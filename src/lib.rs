@@ -36,3 +36,8 @@ pub use error::{Error, Integrity, Kind, Result};
 pub use expiry::{ExpireIf, Ttl};
 pub use storage::{Durability, OpenOptions, Transaction, Vault, VaultDir};
 pub use store::{Iter, MAX_NAME_LEN, Store};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
