@@ -192,6 +192,16 @@ impl LockedVault {
         self
     }
 
+    /// The vault's random 16-byte id.
+    pub fn id(&self) -> [u8; 16] {
+        self.vault.id()
+    }
+
+    /// The file behind this vault.
+    pub fn path(&self) -> Option<&Path> {
+        self.vault.path()
+    }
+
     /// The key slots, by id (read when the vault was opened; not yet
     /// authenticated, since that needs the key).
     pub fn slots(&self) -> Vec<SlotInfo> {
@@ -209,6 +219,28 @@ impl LockedVault {
     /// A storage error.
     pub fn cleanup_expired(&self) -> Result<u64> {
         self.vault.cleanup_expired()
+    }
+
+    /// Deletes the vault file and the keyring entries its slots name,
+    /// without the key.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if a file cannot be removed.
+    pub fn destroy(self) -> Result<()> {
+        let keyring = self.keyring.clone();
+        let accounts: Vec<String> = self
+            .slots()
+            .into_iter()
+            .filter_map(|s| match s {
+                SlotInfo::Keyring { account, .. } => Some(account),
+                SlotInfo::Passphrase { .. } => None,
+            })
+            .collect();
+        self.vault.destroy()?;
+        for account in accounts {
+            keyring.forget(&account);
+        }
+        Ok(())
     }
 
     /// Unlocks with a passphrase, trying each passphrase slot.

@@ -1,0 +1,361 @@
+//! The command line, as clap parses it. Scripts depend on these names.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// An encrypted secrets store with expiry.
+///
+/// Values never travel on the command line: they come from stdin or a no-echo
+/// prompt. The passphrase comes from, first found: --passphrase-file,
+/// --passphrase-command, $VAULTS_PASSPHRASE, a cached `vaults unlock`, a
+/// keyring slot, or a no-echo prompt.
+#[derive(Debug, Parser)]
+#[command(
+    name = "vaults",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+#[command(after_help = "Examples:
+  vaults init                               create the default vault (asks a passphrase twice)
+  printf %s \"$TOKEN\" | vaults set api/token --ttl 7d
+  vaults get api/token
+  vaults exec --only api/token -- ./deploy.sh
+  vaults ls --long")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Folder holding the vaults [default: the platform data folder, e.g. ~/.local/share/vaults]
+    #[arg(long, global = true, env = "VAULTS_DIR", value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Which vault in the folder
+    #[arg(
+        long,
+        global = true,
+        env = "VAULTS_VAULT",
+        value_name = "NAME",
+        default_value = "default"
+    )]
+    pub vault: String,
+
+    /// Print data as JSON (for `set`: parse the input as JSON)
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Read the passphrase from this file (one trailing newline is stripped)
+    #[arg(
+        long,
+        global = true,
+        env = "VAULTS_PASSPHRASE_FILE",
+        value_name = "FILE"
+    )]
+    pub passphrase_file: Option<PathBuf>,
+
+    /// Run this shell command and read the passphrase from its output
+    #[arg(
+        long,
+        global = true,
+        env = "VAULTS_PASSPHRASE_COMMAND",
+        value_name = "CMD"
+    )]
+    pub passphrase_command: Option<String>,
+
+    /// Never prompt: fail when an input is missing instead
+    #[arg(long, global = true, env = "VAULTS_NO_INPUT", value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_input: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a vault
+    #[command(after_help = "Examples:
+  vaults init
+  vaults init --keyring --kdf-memory 256 --kdf-time 4
+  vaults --vault cache init --plain")]
+    Init {
+        /// Create a plain (unencrypted) vault
+        #[arg(long, conflicts_with_all = ["keyring", "kdf_memory", "kdf_time"])]
+        plain: bool,
+        /// Also add a key slot held in the OS keyring, so commands need no passphrase
+        #[arg(long)]
+        keyring: bool,
+        #[command(flatten)]
+        kdf: KdfArgs,
+    },
+    /// Store a value (from stdin, or a no-echo prompt); with --json the input
+    /// is parsed as JSON and stored as a structured value
+    #[command(after_help = "Examples:
+  printf %s \"$TOKEN\" | vaults set api/token --ttl 7d
+  echo '{\"host\": \"db\", \"port\": 5432}' | vaults set db/config --json
+  vaults set db/password            (prompts without echo)")]
+    Set {
+        /// Name of the entry
+        key: String,
+        /// Expire after this long (90s, 15m, 1h30m, 7d)
+        #[arg(long, value_name = "DUR", value_parser = parse_duration, conflicts_with = "keep_ttl")]
+        ttl: Option<std::time::Duration>,
+        /// Keep the expiry of the value it replaces
+        #[arg(long)]
+        keep_ttl: bool,
+    },
+    /// Print a value
+    #[command(after_help = "Examples:
+  vaults get api/token
+  vaults get -n api/token | xclip
+  vaults --json get db/config")]
+    Get {
+        /// Name of the entry
+        key: String,
+        /// Print no trailing newline
+        #[arg(short = 'n')]
+        no_newline: bool,
+    },
+    /// Remove entries
+    #[command(after_help = "Example:\n  vaults rm old/token other/token")]
+    Rm {
+        /// Names of the entries
+        #[arg(required = true)]
+        keys: Vec<String>,
+    },
+    /// List names, sorted
+    #[command(after_help = "Examples:\n  vaults ls\n  vaults ls api/ --long\n  vaults --json ls")]
+    Ls {
+        /// Only names starting with this
+        prefix: Option<String>,
+        /// Show each entry's expiry
+        #[arg(long, short = 'l')]
+        long: bool,
+    },
+    /// Print the seconds an entry has left, or `never`
+    #[command(after_help = "Example:\n  vaults ttl session/abc")]
+    Ttl {
+        /// Name of the entry
+        key: String,
+    },
+    /// Set an entry's expiry
+    #[command(
+        after_help = "Examples:\n  vaults expire session/abc 30m\n  vaults expire session/abc 2h --gt"
+    )]
+    Expire {
+        /// Name of the entry
+        key: String,
+        /// Expire after this long from now (0 deletes)
+        #[arg(value_parser = parse_duration)]
+        duration: std::time::Duration,
+        #[command(flatten)]
+        condition: ExpireCondition,
+    },
+    /// Remove an entry's expiry
+    #[command(after_help = "Example:\n  vaults persist api/token")]
+    Persist {
+        /// Name of the entry
+        key: String,
+    },
+    /// Delete expired entries (needs no passphrase)
+    #[command(after_help = "Example (cron):\n  vaults cleanup")]
+    Cleanup,
+    /// Cache the unlocked key in the kernel keyring for a while
+    #[command(after_help = "Examples:\n  vaults unlock\n  vaults unlock --for 1h")]
+    Unlock {
+        /// How long the key stays cached
+        #[arg(long = "for", value_name = "DUR", value_parser = parse_duration, default_value = "15m")]
+        duration: std::time::Duration,
+    },
+    /// Forget the cached key
+    #[command(after_help = "Example:\n  vaults lock")]
+    Lock,
+    /// Change the passphrase (no entry is re-encrypted)
+    #[command(after_help = "Examples:
+  vaults passwd
+  VAULTS_PASSPHRASE=old VAULTS_NEW_PASSPHRASE=new vaults passwd")]
+    Passwd {
+        #[command(flatten)]
+        new: NewPassphrase,
+    },
+    /// Re-encrypt everything under a new key
+    #[command(after_help = "Example:\n  vaults passwd && vaults rotate")]
+    Rotate,
+    /// List the key slots
+    #[command(after_help = "Example:\n  vaults slots")]
+    Slots,
+    /// Manage key slots
+    #[command(subcommand)]
+    Slot(SlotCommand),
+    /// Run a command with the vault's secrets in its environment
+    #[command(after_help = "Examples:
+  vaults exec -- ./server                 every entry, e.g. db/password as DB_PASSWORD
+  vaults exec --prefix APP_ --only db/password -- env")]
+    Exec {
+        /// Prefix for every variable name
+        #[arg(long, value_name = "P", default_value = "")]
+        prefix: String,
+        /// Only these entries
+        #[arg(long, value_name = "KEY", num_args = 1..)]
+        only: Vec<String>,
+        /// The command and its arguments
+        #[arg(last = true, required = true, value_name = "CMD")]
+        command: Vec<std::ffi::OsString>,
+    },
+    /// Write an encrypted backup (age, passphrase) of every entry
+    #[command(after_help = "Examples:
+  vaults export --out backup.age           decrypt later with: age -d backup.age
+  vaults export --plaintext --out dump.json")]
+    Export {
+        /// Write here instead of stdout
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Write unencrypted JSON
+        #[arg(long)]
+        plaintext: bool,
+        /// Overwrite an existing file
+        #[arg(long)]
+        force: bool,
+        /// Read the export passphrase from this file [env: VAULTS_EXPORT_PASSPHRASE holds it directly]
+        #[arg(long, env = "VAULTS_EXPORT_PASSPHRASE_FILE", value_name = "FILE")]
+        export_passphrase_file: Option<PathBuf>,
+    },
+    /// Import an export (encrypted or not) or a .env file
+    #[command(after_help = "Examples:
+  vaults import backup.age
+  vaults import .env --format env")]
+    Import {
+        /// The file to read (`-` for stdin)
+        file: PathBuf,
+        /// Its format [default: guessed from the content]
+        #[arg(long, value_enum)]
+        format: Option<ImportFormat>,
+        /// Read the export passphrase from this file [env: VAULTS_EXPORT_PASSPHRASE holds it directly]
+        #[arg(long, env = "VAULTS_EXPORT_PASSPHRASE_FILE", value_name = "FILE")]
+        export_passphrase_file: Option<PathBuf>,
+    },
+    /// Delete the vault file
+    #[command(after_help = "Example:\n  vaults --vault old destroy --force")]
+    Destroy {
+        /// Do not ask
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print shell completions
+    #[command(
+        after_help = "Example:\n  vaults completions bash > ~/.local/share/bash-completion/completions/vaults"
+    )]
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page
+    #[command(after_help = "Example:\n  vaults man | man -l -")]
+    Man,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SlotCommand {
+    /// Add a passphrase slot (a second or recovery passphrase)
+    #[command(after_help = "Example:\n  vaults slot add-passphrase")]
+    AddPassphrase {
+        #[command(flatten)]
+        new: NewPassphrase,
+        #[command(flatten)]
+        kdf: KdfArgs,
+    },
+    /// Add a slot held in the OS keyring
+    #[command(after_help = "Example:\n  vaults slot add-keyring")]
+    AddKeyring,
+    /// Remove a slot
+    #[command(after_help = "Example:\n  vaults slot remove 2")]
+    Remove {
+        /// The slot's id (see `vaults slots`)
+        id: u32,
+    },
+}
+
+/// Argon2id costs for a new passphrase slot.
+#[derive(Debug, Args)]
+pub struct KdfArgs {
+    /// Argon2id memory in MiB [default: 64]
+    #[arg(long, value_name = "MIB")]
+    pub kdf_memory: Option<u32>,
+    /// Argon2id passes [default: 3]
+    #[arg(long, value_name = "N")]
+    pub kdf_time: Option<u32>,
+}
+
+/// Where a new passphrase comes from: env, file, or a prompt asked twice.
+#[derive(Debug, Args)]
+pub struct NewPassphrase {
+    /// Read the new passphrase from this file [env: VAULTS_NEW_PASSPHRASE holds it directly]
+    #[arg(long, env = "VAULTS_NEW_PASSPHRASE_FILE", value_name = "FILE")]
+    pub new_passphrase_file: Option<PathBuf>,
+}
+
+/// When `expire` may act (at most one).
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+pub struct ExpireCondition {
+    /// Only if the entry has no expiry
+    #[arg(long)]
+    pub nx: bool,
+    /// Only if the entry has an expiry
+    #[arg(long)]
+    pub xx: bool,
+    /// Only if the new expiry is later
+    #[arg(long)]
+    pub gt: bool,
+    /// Only if the new expiry is sooner
+    #[arg(long)]
+    pub lt: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ImportFormat {
+    /// Our JSON export
+    Json,
+    /// KEY=VALUE lines
+    Env,
+    /// Our export, encrypted with age
+    Age,
+}
+
+/// Parses `90s`, `15m`, `1h30m`, `7d` (and `0`).
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    if s.trim() == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 90s, 15m, 1h30m, 7d)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_parse() {
+        use std::time::Duration;
+        assert_eq!(super::parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(
+            super::parse_duration("1h30m"),
+            Ok(Duration::from_secs(5400))
+        );
+        assert_eq!(
+            super::parse_duration("7d"),
+            Ok(Duration::from_secs(7 * 86400))
+        );
+        assert_eq!(super::parse_duration("0"), Ok(Duration::ZERO));
+        assert!(super::parse_duration("soon").is_err());
+        assert!(super::parse_duration("-5s").is_err());
+    }
+}

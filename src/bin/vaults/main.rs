@@ -1,0 +1,61 @@
+//! `vaults`: the command-line companion of the `vaults` library.
+//!
+//! A thin shell: it parses arguments, finds secrets (passphrase sources,
+//! prompts, the kernel keyring), calls the library, and prints. Exit codes: 0
+//! success, 1 other error, 2 usage, 3 not found, 4 authentication failed.
+
+mod cli;
+mod commands;
+mod error;
+mod open;
+mod secrets;
+mod transfer;
+mod values;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    harden();
+    init_logging();
+    let cli = cli::Cli::parse();
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        // A closed stdout pipe: the reader has what it wanted.
+        Err(e) if e.code == 0 => ExitCode::SUCCESS,
+        Err(e) => {
+            secrets::notice(&format!("vaults: {e}"));
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+/// Files this process creates are owner-only, and it never dumps core (a
+/// core file would hold unlocked keys).
+fn harden() {
+    use rustix::process::{DumpableBehavior, Resource, Rlimit};
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    let none = Rlimit {
+        current: Some(0),
+        maximum: Some(0),
+    };
+    let _ = rustix::process::setrlimit(Resource::Core, none);
+    let _ = rustix::process::set_dumpable_behavior(DumpableBehavior::NotDumpable);
+}
+
+/// `VAULTS_LOG=debug` (or trace, info, warn) logs to stderr; the library
+/// never logs a value or a name.
+fn init_logging() {
+    let Some(level) = std::env::var("VAULTS_LOG")
+        .ok()
+        .and_then(|l| l.parse::<tracing::Level>().ok())
+    else {
+        return;
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_ansi(std::env::var_os("NO_COLOR").is_none())
+        .init();
+}

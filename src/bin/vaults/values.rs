@@ -1,0 +1,192 @@
+//! How stored values meet the outside: text, raw bytes, JSON, environment
+//! variables, and the export format.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use ciborium::Value;
+use serde::{Serialize, Serializer};
+use serde_json::{Map, Number, Value as Json};
+
+/// Raw bytes that serialize as a CBOR byte string.
+pub struct Bytes<'a>(pub &'a [u8]);
+
+impl Serialize for Bytes<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(self.0)
+    }
+}
+
+/// How a value is written in JSON (`get --json`, exports).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    /// A text string, as a JSON string.
+    Text,
+    /// A structured value, as JSON.
+    Json,
+    /// A byte string, as base64.
+    Base64,
+    /// Anything JSON cannot hold exactly (CBOR tags, non-string map keys,
+    /// big integers, raw non-CBOR bytes): the stored bytes, as base64.
+    Cbor,
+}
+
+/// A stored value decoded for printing.
+pub enum Shown {
+    Text(String),
+    Bytes(Vec<u8>),
+    Json(Json),
+}
+
+/// Decodes stored bytes (CBOR, or raw bytes from another program) for output.
+pub fn show(stored: &[u8]) -> (Shown, Encoding) {
+    match ciborium::de::from_reader_with_recursion_limit::<Value, _>(stored, 128) {
+        Ok(Value::Text(t)) => (Shown::Text(t), Encoding::Text),
+        Ok(Value::Bytes(b)) => (Shown::Bytes(b), Encoding::Base64),
+        Ok(v) => match to_json(&v) {
+            Some(j) => (Shown::Json(j), Encoding::Json),
+            None => (Shown::Bytes(stored.to_vec()), Encoding::Cbor),
+        },
+        Err(_) => (Shown::Bytes(stored.to_vec()), Encoding::Cbor),
+    }
+}
+
+/// The value as JSON plus its encoding, for `--json` and exports.
+pub fn to_json_field(stored: &[u8]) -> (Json, Encoding) {
+    match show(stored) {
+        (Shown::Text(t), e) => (Json::String(t), e),
+        (Shown::Json(j), e) => (j, e),
+        (Shown::Bytes(b), e) => (Json::String(BASE64.encode(b)), e),
+    }
+}
+
+/// CBOR as JSON when the conversion is exact; `None` otherwise.
+fn to_json(v: &Value) -> Option<Json> {
+    Some(match v {
+        Value::Null => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Text(t) => Json::String(t.clone()),
+        Value::Integer(i) => {
+            let n = i128::from(*i);
+            match (i64::try_from(n), u64::try_from(n)) {
+                (Ok(n), _) => Json::Number(n.into()),
+                (_, Ok(n)) => Json::Number(n.into()),
+                _ => return None,
+            }
+        }
+        Value::Float(f) => Json::Number(Number::from_f64(*f)?),
+        Value::Array(items) => Json::Array(items.iter().map(to_json).collect::<Option<_>>()?),
+        Value::Map(pairs) => {
+            let mut map = Map::new();
+            for (k, v) in pairs {
+                let Value::Text(k) = k else { return None };
+                if map.insert(k.clone(), to_json(v)?).is_some() {
+                    return None;
+                }
+            }
+            Json::Object(map)
+        }
+        // Bytes, tags and the rest have no exact JSON form.
+        _ => return None,
+    })
+}
+
+/// The value as one environment variable string (`exec`): text as is,
+/// structured values as compact JSON, bytes only when UTF-8.
+pub fn env_value(stored: &[u8]) -> Option<String> {
+    let s = match show(stored).0 {
+        Shown::Text(t) => t,
+        Shown::Json(j) => j.to_string(),
+        Shown::Bytes(b) => String::from_utf8(b).ok()?,
+    };
+    (!s.contains('\0')).then_some(s)
+}
+
+/// The environment variable name for an entry: upper-cased, every character
+/// that is not an ASCII letter or digit turned into `_`, after `prefix`.
+pub fn env_name(prefix: &str, name: &str) -> String {
+    let mut out = String::with_capacity(prefix.len() + name.len());
+    out.push_str(prefix);
+    out.extend(name.chars().map(|c| match c.is_ascii_alphanumeric() {
+        true => c.to_ascii_uppercase(),
+        false => '_',
+    }));
+    out
+}
+
+/// Bytes to store for a JSON field of an export, by its encoding.
+pub fn from_json_field(value: &Json, encoding: Encoding) -> Result<Stored, String> {
+    match (encoding, value) {
+        (Encoding::Text, Json::String(s)) => Ok(Stored::Text(s.clone())),
+        (Encoding::Json, v) => Ok(Stored::Json(v.clone())),
+        (Encoding::Base64, Json::String(s)) => BASE64
+            .decode(s)
+            .map(Stored::Bytes)
+            .map_err(|_| "a base64 value does not decode".to_owned()),
+        (Encoding::Cbor, Json::String(s)) => BASE64
+            .decode(s)
+            .map(Stored::Raw)
+            .map_err(|_| "a cbor value does not decode".to_owned()),
+        _ => Err(format!("a value does not match its encoding {encoding:?}")),
+    }
+}
+
+/// A value on its way into a vault.
+pub enum Stored {
+    Text(String),
+    Bytes(Vec<u8>),
+    Json(Json),
+    /// Stored bytes as they are.
+    Raw(Vec<u8>),
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn cbor<T: Serialize>(v: &T) -> Vec<u8> {
+        let mut out = Vec::new();
+        ciborium::into_writer(v, &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn env_names_are_upper_snake() {
+        assert_eq!(env_name("", "db/password"), "DB_PASSWORD");
+        assert_eq!(env_name("APP_", "api-token.v2"), "APP_API_TOKEN_V2");
+        assert_eq!(env_name("", "ключ"), "____");
+    }
+
+    #[test]
+    fn values_show_by_kind() {
+        assert!(matches!(show(&cbor(&"hi")), (Shown::Text(t), Encoding::Text) if t == "hi"));
+        assert!(
+            matches!(show(&cbor(&Bytes(b"\x00\xff"))), (Shown::Bytes(b), Encoding::Base64) if b == b"\x00\xff")
+        );
+        let (j, e) = to_json_field(&cbor(&serde_json::json!({"a": [1, 2.5, null]})));
+        assert_eq!(e, Encoding::Json);
+        assert_eq!(j, serde_json::json!({"a": [1, 2.5, null]}));
+        // Not CBOR at all: shown raw.
+        assert!(matches!(
+            show(&[0xff, 0xff]),
+            (Shown::Bytes(_), Encoding::Cbor)
+        ));
+    }
+
+    #[test]
+    fn inexact_json_falls_back_to_cbor() {
+        let map = Value::Map(vec![(Value::Integer(1.into()), Value::Text("x".into()))]);
+        let (_, e) = to_json_field(&cbor(&map));
+        assert_eq!(e, Encoding::Cbor);
+    }
+
+    #[test]
+    fn env_values_refuse_nul() {
+        assert_eq!(env_value(&cbor(&"a\0b")), None);
+        assert_eq!(
+            env_value(&cbor(&serde_json::json!([1]))).as_deref(),
+            Some("[1]")
+        );
+    }
+}
