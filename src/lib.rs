@@ -24,6 +24,9 @@ mod codec;
 mod crypto;
 mod error;
 mod expiry;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod storage;
 mod store;
 

@@ -61,7 +61,22 @@ impl Meta {
     /// [`Error::UnsupportedVersion`] for a newer crypto format;
     /// [`Error::Integrity`] for missing or malformed records.
     pub(crate) fn read(rows: &Rows<'_>) -> Result<Meta> {
-        let version = rows.meta_get(META_CRYPTO)?.ok_or_else(tampered)?;
+        Meta::parse(&rows.meta_list("")?)
+    }
+
+    /// Parses the crypto records out of every meta record (others are
+    /// ignored: storage reads `vault_id` and `kind` itself).
+    ///
+    /// # Errors
+    /// As [`Meta::read`].
+    pub(crate) fn parse(records: &[(String, Vec<u8>)]) -> Result<Meta> {
+        let find = |name: &str| {
+            records
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_slice())
+        };
+        let version = find(META_CRYPTO).ok_or_else(tampered)?;
         let version = u16::from_be_bytes(version.try_into().map_err(|_| tampered())?);
         if version != CRYPTO_VERSION {
             return Err(Error::UnsupportedVersion {
@@ -69,16 +84,18 @@ impl Meta {
                 supported: i64::from(CRYPTO_VERSION),
             });
         }
-        let generation = read_generation(rows)?;
-        let mac = rows.meta_get(META_MAC)?.ok_or_else(tampered)?;
+        let generation = parse_generation(find(META_GENERATION))?;
+        let mac = find(META_MAC).ok_or_else(tampered)?.to_vec();
         let mut slots = BTreeMap::new();
-        for (name, bytes) in rows.meta_list(SLOT_PREFIX)? {
+        for (name, bytes) in records.iter().filter(|(n, _)| n.starts_with(SLOT_PREFIX)) {
             let id = name
                 .strip_prefix(SLOT_PREFIX)
                 .filter(|digits| digits.len() == 10 && digits.bytes().all(|b| b.is_ascii_digit()))
                 .and_then(|digits| digits.parse::<u32>().ok())
                 .ok_or_else(tampered)?;
-            slots.insert(id, SlotRecord::decode(&bytes)?);
+            if slots.insert(id, SlotRecord::decode(bytes)?).is_some() {
+                return Err(tampered());
+            }
         }
         if slots.is_empty() {
             return Err(tampered());
@@ -186,7 +203,11 @@ impl Meta {
 /// Reads the current key generation alone (the cheap check a handle makes to
 /// learn whether another one rotated the key).
 pub(crate) fn read_generation(rows: &Rows<'_>) -> Result<u32> {
-    let bytes = rows.meta_get(META_GENERATION)?.ok_or_else(tampered)?;
+    parse_generation(rows.meta_get(META_GENERATION)?.as_deref())
+}
+
+fn parse_generation(bytes: Option<&[u8]>) -> Result<u32> {
+    let bytes = bytes.ok_or_else(tampered)?;
     Ok(u32::from_be_bytes(
         bytes.try_into().map_err(|_| tampered())?,
     ))

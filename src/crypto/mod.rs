@@ -8,7 +8,7 @@ pub(crate) mod envelope;
 pub(crate) mod kdf;
 mod keyring;
 pub(crate) mod keys;
-mod meta;
+pub(crate) mod meta;
 pub(crate) mod random;
 mod rotate;
 mod sealer;
