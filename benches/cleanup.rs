@@ -1,0 +1,270 @@
+//! `cleanup_expired` on 1,000,000 rows, 10% and 1% of them expired: through
+//! the expiry index, its time follows the number of expired rows, not the
+//! size of the vault.
+//!
+//! Two layouts of the expired rows:
+//! - `clustered`: the oldest rows expire first, as in a session store where
+//!   every session gets the same TTL when it is created;
+//! - `scattered`: every 10th (or 100th) row expires, the worst case for page
+//!   locality: each deleted row dirties a page of its own.
+//!
+//! Compared, on copies of the same file:
+//! - `vault_cleanup_expired`: the library;
+//! - `raw_indexed_delete`: raw rusqlite running the same `DELETE … WHERE
+//!   expires_at <= ?` with the same pragmas (the limit of this design);
+//! - `raw_full_scan_decode`: a scan that reads and decodes every row to find
+//!   the expired ones, then deletes them (how the Python module would have to
+//!   do it).
+//!
+//! Run with `cargo bench --bench cleanup`. Each vault is built once into a
+//! template file; every sample works on a fresh copy of it, made outside the
+//! timed part.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use divan::Bencher;
+use tempfile::TempDir;
+use vaults::{ManualClock, Store, Vault};
+
+/// Rows in each vault. Divan only measures when run with `--bench` (as
+/// `cargo bench` does); otherwise it runs each bench once as a test, and a
+/// small vault is enough.
+fn rows() -> u32 {
+    let mut args = std::env::args();
+    if args.any(|a| a == "--bench") && !std::env::args().any(|a| a == "--test") {
+        1_000_000
+    } else {
+        10_000
+    }
+}
+
+/// "Now" when the vaults are built; cleanup runs two seconds later.
+const BUILT_AT: i64 = 1_700_000_000_000;
+const CLEANUP_AT: i64 = BUILT_AT + 2_000;
+
+/// The folder holding the templates, removed at the end of `main`.
+fn template_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        tempfile::Builder::new()
+            .prefix("vaults-bench-")
+            .tempdir()
+            .map(TempDir::keep)
+            .unwrap_or_else(|e| fail("cannot create the template folder", e))
+    })
+}
+
+fn fail(what: &str, err: impl std::fmt::Display) -> ! {
+    eprintln!("{what}: {err}");
+    std::process::exit(1)
+}
+
+/// Which rows expire, and how many.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Case {
+    /// Share of expired rows, in percent (divides 100).
+    percent: u32,
+    /// Whether the expired rows are the oldest ones, or spread evenly.
+    clustered: bool,
+}
+
+impl Case {
+    /// Whether row `i` (of `n`) expires.
+    fn expires(self, i: u32, n: u32) -> bool {
+        match self.clustered {
+            true => u64::from(i) * 100 < u64::from(n) * u64::from(self.percent),
+            false => i.is_multiple_of(100 / self.percent),
+        }
+    }
+
+    /// How many rows expire.
+    fn expired(self) -> u64 {
+        let n = rows();
+        (0..n).filter(|&i| self.expires(i, n)).count() as u64
+    }
+}
+
+impl fmt::Display for Case {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let layout = if self.clustered {
+            "clustered"
+        } else {
+            "scattered"
+        };
+        write!(f, "{:>2}% {layout}", self.percent)
+    }
+}
+
+const CASES: [Case; 4] = [
+    Case {
+        percent: 10,
+        clustered: true,
+    },
+    Case {
+        percent: 1,
+        clustered: true,
+    },
+    Case {
+        percent: 10,
+        clustered: false,
+    },
+    Case {
+        percent: 1,
+        clustered: false,
+    },
+];
+
+/// The template vault of `case`, built on first use.
+fn template(case: Case) -> PathBuf {
+    static BUILT: Mutex<BTreeMap<Case, PathBuf>> = Mutex::new(BTreeMap::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    built
+        .entry(case)
+        .or_insert_with(|| {
+            let layout = if case.clustered {
+                "clustered"
+            } else {
+                "scattered"
+            };
+            let path = template_dir().join(format!("expired-{}-{layout}.db", case.percent));
+            build(&path, case).unwrap_or_else(|e| fail("cannot build a template", e));
+            path
+        })
+        .clone()
+}
+
+/// Writes the vault in one transaction: the rows of `case` expire in one
+/// second; of the others, half never expire and half live for a day, so the
+/// expiry index holds live rows too.
+fn build(path: &Path, case: Case) -> vaults::Result<()> {
+    let clock = ManualClock::new(BUILT_AT);
+    let vault = Vault::options().clock(clock).open(path)?;
+    let n = rows();
+    vault.transaction(|tx| {
+        for i in 0..n {
+            let name = format!("session:{i:08}");
+            let value = (
+                format!("user-{}", i % 9_973),
+                format!("{:032x}", u128::from(i) * 0x9e37_79b9),
+            );
+            if case.expires(i, n) {
+                tx.put_with_ttl(&name, &value, Duration::from_secs(1))?;
+            } else if i % 2 == 0 {
+                tx.put(&name, &value)?;
+            } else {
+                tx.put_with_ttl(&name, &value, Duration::from_secs(86_400))?;
+            }
+        }
+        Ok(())
+    })?;
+    // Closing checkpoints the WAL into the file, so a copy of the file alone
+    // is the whole vault.
+    vault.close()
+}
+
+/// A fresh copy of the template, in its own folder.
+fn copy_of(case: Case) -> (TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| fail("tempdir", e));
+    let path = dir.path().join("copy.db");
+    std::fs::copy(template(case), &path).unwrap_or_else(|e| fail("copy", e));
+    (dir, path)
+}
+
+#[divan::bench(args = CASES, sample_count = 5, sample_size = 1)]
+fn vault_cleanup_expired(bencher: Bencher, case: Case) {
+    let expected = case.expired();
+    bencher
+        .with_inputs(|| {
+            let (dir, path) = copy_of(case);
+            let vault = Vault::options()
+                .clock(ManualClock::new(CLEANUP_AT))
+                .create(false)
+                .open(&path)
+                .unwrap_or_else(|e| fail("open", e));
+            (dir, vault)
+        })
+        .bench_local_refs(|(_, vault)| {
+            let n = vault
+                .cleanup_expired()
+                .unwrap_or_else(|e| fail("cleanup", e));
+            assert_eq!(n, expected);
+        });
+}
+
+/// A raw connection with the vault's pragmas.
+fn raw(path: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).unwrap_or_else(|e| fail("open", e));
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;",
+    )
+    .unwrap_or_else(|e| fail("pragmas", e));
+    conn
+}
+
+#[divan::bench(args = CASES, sample_count = 5, sample_size = 1)]
+fn raw_indexed_delete(bencher: Bencher, case: Case) {
+    let expected = case.expired();
+    bencher
+        .with_inputs(|| {
+            let (dir, path) = copy_of(case);
+            (dir, raw(&path))
+        })
+        .bench_local_refs(|(_, conn)| {
+            let n = conn
+                .execute("DELETE FROM entries WHERE expires_at <= ?1", [CLEANUP_AT])
+                .unwrap_or_else(|e| fail("delete", e));
+            assert_eq!(n as u64, expected);
+        });
+}
+
+#[divan::bench(args = CASES, sample_count = 5, sample_size = 1)]
+fn raw_full_scan_decode(bencher: Bencher, case: Case) {
+    let expected = case.expired();
+    bencher
+        .with_inputs(|| {
+            let (dir, path) = copy_of(case);
+            (dir, raw(&path))
+        })
+        .bench_local_refs(|(_, conn)| {
+            let n = full_scan_delete(conn).unwrap_or_else(|e| fail("scan", e));
+            assert_eq!(n, expected);
+        });
+}
+
+/// Reads and decodes every row, then deletes the expired ones by rowid.
+fn full_scan_delete(conn: &mut rusqlite::Connection) -> Result<u64, Box<dyn std::error::Error>> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut expired = Vec::new();
+    {
+        let mut stmt = tx.prepare("SELECT rowid, expires_at, value FROM entries")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let value: ciborium::Value = ciborium::from_reader(row.get_ref(2)?.as_blob()?)?;
+            let expires_at: Option<i64> = row.get(1)?;
+            if expires_at.is_some_and(|at| at <= CLEANUP_AT) {
+                expired.push(row.get::<_, i64>(0)?);
+            }
+            divan::black_box(value);
+        }
+        let mut delete = tx.prepare("DELETE FROM entries WHERE rowid = ?1")?;
+        for rowid in &expired {
+            delete.execute([rowid])?;
+        }
+    }
+    tx.commit()?;
+    Ok(expired.len() as u64)
+}
+
+fn main() {
+    // Build both templates before any timing, so the first sample is not
+    // charged for it.
+    for case in CASES {
+        template(case);
+    }
+    divan::main();
+    let _ = std::fs::remove_dir_all(template_dir());
+}

@@ -1,0 +1,284 @@
+//! Sharing a vault: threads on one `Arc<Vault>`, and two processes on one file.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::Path;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use common::{Fixture, TestResult, check_child, run_child};
+use vaults::{Durability, Store, Vault};
+
+const THREADS: usize = 8;
+
+/// Adds one to the counter under `name` with a read-modify-write.
+fn increment<S: Store>(store: &S, name: &str) -> vaults::Result<u64> {
+    store.transaction(|tx| {
+        let n = tx.get::<u64>(name)?.unwrap_or(0) + 1;
+        tx.put(name, &n)?;
+        Ok(n)
+    })
+}
+
+#[test]
+fn eight_threads_write_and_read_one_vault() -> TestResult {
+    const PER_THREAD: u64 = 100;
+    let f = Fixture::new()?;
+    let vault = Arc::new(f.vault);
+    let start = Arc::new(Barrier::new(THREADS));
+    let handles: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let vault = Arc::clone(&vault);
+            let start = Arc::clone(&start);
+            std::thread::spawn(move || -> vaults::Result<Vec<u64>> {
+                start.wait();
+                let mut seen = Vec::new();
+                for i in 0..PER_THREAD {
+                    let name = format!("t{t}:{i:03}");
+                    vault.put(&name, &(t as u64 * 1_000 + i))?;
+                    // Read back at once: our own write is visible.
+                    assert_eq!(vault.get::<u64>(&name)?, Some(t as u64 * 1_000 + i));
+                    seen.push(increment(&*vault, "counter")?);
+                    // Readers run alongside the writers.
+                    if i % 25 == 0 {
+                        let n = vault.len()?;
+                        assert!(n > i, "len {n} below what this thread wrote");
+                        let _ = vault.keys()?;
+                    }
+                }
+                Ok(seen)
+            })
+        })
+        .collect();
+    let mut all_seen = Vec::new();
+    for h in handles {
+        all_seen.extend(h.join().unwrap()?);
+    }
+    let total = THREADS as u64 * PER_THREAD;
+    // No lost update: every increment saw a distinct value, 1..=total.
+    all_seen.sort_unstable();
+    assert_eq!(all_seen, (1..=total).collect::<Vec<_>>());
+    assert_eq!(vault.get::<u64>("counter")?, Some(total));
+    assert_eq!(vault.len()?, total + 1);
+    for t in 0..THREADS {
+        for i in 0..PER_THREAD {
+            let want = t as u64 * 1_000 + i;
+            assert_eq!(vault.get::<u64>(&format!("t{t}:{i:03}"))?, Some(want));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn each_entry_is_taken_by_exactly_one_thread() -> TestResult {
+    const PRIZES: u32 = 200;
+    let f = Fixture::new()?;
+    let vault = Arc::new(f.vault);
+    vault.put_many((0..PRIZES).map(|i| (format!("prize{i}"), i)))?;
+    let start = Arc::new(Barrier::new(THREADS));
+    let handles: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let vault = Arc::clone(&vault);
+            let start = Arc::clone(&start);
+            std::thread::spawn(move || -> vaults::Result<Vec<u32>> {
+                start.wait();
+                let mut won = Vec::new();
+                for i in 0..PRIZES {
+                    if let Some(n) = vault.take::<u32>(&format!("prize{i}"))? {
+                        won.push(n);
+                    }
+                }
+                Ok(won)
+            })
+        })
+        .collect();
+    let mut won = Vec::new();
+    for h in handles {
+        won.extend(h.join().unwrap()?);
+    }
+    won.sort_unstable();
+    assert_eq!(won, (0..PRIZES).collect::<Vec<_>>());
+    assert!(vault.is_empty()?);
+    Ok(())
+}
+
+#[test]
+fn get_or_insert_races_agree_on_one_value() -> TestResult {
+    let f = Fixture::new()?;
+    let vault = Arc::new(f.vault);
+    let start = Arc::new(Barrier::new(THREADS));
+    let handles: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let vault = Arc::clone(&vault);
+            let start = Arc::clone(&start);
+            std::thread::spawn(move || -> vaults::Result<Vec<usize>> {
+                start.wait();
+                (0..50)
+                    .map(|k| vault.get_or_insert(&format!("k{k}"), t))
+                    .collect()
+            })
+        })
+        .collect();
+    let results: Vec<Vec<usize>> = handles
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .collect::<Result<_, _>>()?;
+    for k in 0..50 {
+        let stored = vault.get::<usize>(&format!("k{k}"))?.unwrap();
+        assert!(results.iter().all(|r| r[k] == stored), "k{k}");
+    }
+    Ok(())
+}
+
+#[test]
+fn threads_with_their_own_handles_on_one_file() -> TestResult {
+    const PER_THREAD: u64 = 50;
+    let f = Fixture::new()?;
+    let path = Arc::new(f.path.clone());
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            let path = Arc::clone(&path);
+            std::thread::spawn(move || -> vaults::Result<()> {
+                let vault = Vault::options()
+                    .durability(Durability::Normal)
+                    .open(&*path)?;
+                for i in 0..PER_THREAD {
+                    increment(&vault, "counter")?;
+                    vault.put(&format!("h{t}:{i}"), &i)?;
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap()?;
+    }
+    assert_eq!(f.vault.get::<u64>("counter")?, Some(4 * PER_THREAD));
+    assert_eq!(f.vault.len()?, 4 * PER_THREAD + 1);
+    Ok(())
+}
+
+const ENV_PATH: &str = "VAULTS_TEST_WRITER_PATH";
+const ENV_ID: &str = "VAULTS_TEST_WRITER_ID";
+const INCREMENTS: u64 = 500;
+
+/// One writer of `two_processes_write_one_file`: signals it is ready, then
+/// does its increments and puts.
+fn writer(path: &Path, id: &str) -> vaults::Result<()> {
+    let vault = Vault::options()
+        .durability(Durability::Normal)
+        .busy_timeout(Duration::from_secs(30))
+        .open(path)?;
+    vault.put(&format!("ready:{id}"), &true)?;
+    for i in 0..INCREMENTS {
+        increment(&vault, "counter")?;
+        vault.put(&format!("{id}:{i:03}"), &i)?;
+    }
+    vault.close()
+}
+
+/// Child half of `two_processes_write_one_file`: a writer when the parent
+/// set the environment, nothing otherwise.
+#[test]
+fn two_processes_child() -> TestResult {
+    let (Some(path), Ok(id)) = (std::env::var_os(ENV_PATH), std::env::var(ENV_ID)) else {
+        return Ok(());
+    };
+    writer(Path::new(&path), &id)?;
+    Ok(())
+}
+
+#[test]
+fn two_processes_write_one_file() -> TestResult {
+    let f = Fixture::new()?;
+    let path = f.path.to_str().unwrap().to_owned();
+    let child = std::thread::spawn(move || {
+        run_child(
+            "two_processes_child",
+            &[(ENV_PATH, &path), (ENV_ID, "child")],
+            None,
+        )
+        .map_err(|e| e.to_string())
+    });
+    // Start once the child has opened the file, so the two overlap.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !f.vault.contains("ready:child")? && !child.is_finished() {
+        assert!(Instant::now() < deadline, "the child never got ready");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let parent = writer(&f.path, "parent");
+    // The child's output first: it explains a failure on either side.
+    check_child(&child.join().unwrap()?)?;
+    parent?;
+
+    let v = &f.vault;
+    assert_eq!(v.get::<u64>("counter")?, Some(2 * INCREMENTS));
+    for id in ["parent", "child"] {
+        for i in 0..INCREMENTS {
+            assert_eq!(v.get::<u64>(&format!("{id}:{i:03}"))?, Some(i), "{id}:{i}");
+        }
+    }
+    assert_eq!(v.len()?, 2 * INCREMENTS + 3);
+    Ok(())
+}
+
+/// Opens the vault at `path` from 8 threads at once; each writes one
+/// entry. Returns the vault ids they saw.
+fn open_from_eight_threads(path: &Path) -> vaults::Result<Vec<[u8; 16]>> {
+    let start = Arc::new(Barrier::new(THREADS));
+    let handles: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let path = path.to_owned();
+            let start = Arc::clone(&start);
+            std::thread::spawn(move || -> vaults::Result<[u8; 16]> {
+                start.wait();
+                let vault = Vault::open(&path)?;
+                vault.put(&format!("t{t}"), &t)?;
+                Ok(vault.id())
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+#[test]
+fn racing_opens_of_an_existing_vault_all_succeed() -> TestResult {
+    let f = Fixture::new()?;
+    for round in 0..20 {
+        let ids = open_from_eight_threads(&f.path).map_err(|e| format!("round {round}: {e:?}"))?;
+        assert!(ids.iter().all(|id| *id == f.vault.id()), "round {round}");
+    }
+    assert_eq!(f.vault.len()?, THREADS as u64);
+    Ok(())
+}
+
+#[test]
+#[ignore = "bug: PRAGMA journal_mode=WAL in schema::configure fails with SQLITE_BUSY, \
+            despite the busy timeout, when several connections open a new vault at once"]
+fn racing_opens_of_a_new_file_agree_on_one_vault() -> TestResult {
+    // The race is narrow: many rounds make a failure near certain.
+    for round in 0..200 {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("new.db");
+        let ids = open_from_eight_threads(&path).map_err(|e| format!("round {round}: {e:?}"))?;
+        assert!(ids.iter().all(|id| *id == ids[0]), "round {round}: {ids:?}");
+        assert_eq!(Vault::open_existing(&path)?.len()?, THREADS as u64);
+    }
+    Ok(())
+}
+
+#[test]
+fn racing_opens_and_closes_of_a_closed_vault_all_succeed() -> TestResult {
+    // No handle stays open: the last one to close checkpoints and removes the
+    // WAL while others may be opening.
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("v.db");
+    let id = Vault::open(&path)?.id();
+    for round in 0..30 {
+        let ids = open_from_eight_threads(&path).map_err(|e| format!("round {round}: {e:?}"))?;
+        assert!(ids.iter().all(|i| *i == id), "round {round}");
+    }
+    assert_eq!(Vault::open_existing(&path)?.len()?, THREADS as u64);
+    Ok(())
+}

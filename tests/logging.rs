@@ -1,0 +1,112 @@
+//! Logging through `tracing`: the application's subscriber receives the
+//! vault's events, and no event or span carries a name or a value.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use common::{Fixture, TestResult, secs};
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Metadata, Subscriber};
+use vaults::{ExpireIf, Store};
+
+/// Records every event and span field as text.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<String>>>);
+
+struct Line<'a>(&'a mut String);
+
+impl Visit for Line<'_> {
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.0.push_str(&format!(" {}={value:?}", field.name()));
+    }
+}
+
+impl Capture {
+    fn push(&self, line: String) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl Subscriber for Capture {
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, span: &Attributes<'_>) -> Id {
+        let mut line = format!("span {}:", span.metadata().name());
+        span.record(&mut Line(&mut line));
+        self.push(line);
+        Id::from_u64(1)
+    }
+    fn record(&self, _: &Id, values: &Record<'_>) {
+        let mut line = "record:".to_owned();
+        values.record(&mut Line(&mut line));
+        self.push(line);
+    }
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+    fn event(&self, event: &Event<'_>) {
+        let mut line = format!(
+            "{} {}:",
+            event.metadata().level(),
+            event.metadata().target()
+        );
+        event.record(&mut Line(&mut line));
+        self.push(line);
+    }
+    fn enter(&self, _: &Id) {}
+    fn exit(&self, _: &Id) {}
+}
+
+const NAME: &str = "secret-name-4d2b";
+const VALUE: &str = "secret-value-8e7f";
+
+#[test]
+fn the_application_subscriber_receives_events_without_secrets() -> TestResult {
+    let capture = Capture::default();
+    tracing::subscriber::with_default(capture.clone(), || -> TestResult {
+        let f = Fixture::new()?;
+        let v = &f.vault;
+        v.put(NAME, VALUE)?;
+        v.put_with_ttl(&format!("{NAME}-ttl"), VALUE, secs(1))?;
+        v.get::<String>(NAME)?;
+        let _ = v.get::<u32>(NAME); // a decode error
+        let _ = v.pop::<u32>(NAME); // a failed, rolled-back pop
+        v.expire(NAME, secs(5), ExpireIf::Always)?;
+        v.get_ex::<String>(NAME, secs(10))?;
+        v.keys()?;
+        v.items::<String>()?;
+        let _ = v.transaction(|tx| {
+            tx.put(NAME, "other")?;
+            Err::<(), _>(vaults::Error::Busy)
+        });
+        f.advance_ms(2_000);
+        assert_eq!(v.cleanup_expired()?, 1);
+        let f = f.reopen()?;
+        f.vault.take::<String>(NAME)?;
+        Ok(())
+    })?;
+    let lines = capture.lines();
+    for line in &lines {
+        assert!(
+            !line.contains("secret-"),
+            "a log line carries a secret: {line}"
+        );
+    }
+    let has = |needle: &str| lines.iter().any(|l| l.contains(needle));
+    assert!(has("initialised a new vault"), "{lines:#?}");
+    assert!(has("opened a vault"), "{lines:#?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("cleaned up expired entries") && l.contains("deleted=1")),
+        "{lines:#?}"
+    );
+    Ok(())
+}
