@@ -73,15 +73,37 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     })
 }
 
-/// Keeps only the part of a serde message that comes from the target type.
+/// Keeps only the parts of a serde message that come from the target type.
 ///
-/// serde writes "invalid type: string \"hunter2\", expected u32": the first half
-/// quotes the data, which may be a secret.
+/// serde writes "invalid type: string \"hunter2\", expected u32": the first
+/// half quotes the data, which may be a secret. Only serde's standard shapes
+/// are recognised; for those that quote data (invalid type, value or length,
+/// unknown variant or field) the data is dropped and the type's "expected …"
+/// is kept; anything else gets a generic message.
 fn scrub(msg: &str) -> String {
-    match msg.rfind("expected ") {
-        Some(at) => msg.get(at..).unwrap_or_default().to_owned(),
-        None => "the stored value has another type or shape".to_owned(),
+    // "expected …" always comes last and from the type, so the last
+    // separator is the real one even if the data contains the same words.
+    let expected = || msg.rfind(", expected ").and_then(|at| msg.get(at + 2..));
+    let quoting = [
+        ("invalid type", "invalid type: "),
+        ("invalid value", "invalid value: "),
+        ("invalid length", "invalid length "),
+        ("unknown variant", "unknown variant `"),
+        ("unknown field", "unknown field `"),
+    ];
+    for (label, prefix) in quoting {
+        if msg.starts_with(prefix) {
+            return match expected() {
+                Some(e) if label != "unknown field" => format!("{label}, {e}"),
+                _ => label.to_owned(),
+            };
+        }
     }
+    // These name a field of the target type, never data.
+    if msg.starts_with("missing field `") || msg.starts_with("duplicate field `") {
+        return msg.to_owned();
+    }
+    "the stored value has another type or shape".to_owned()
 }
 
 fn encode_error<E: std::fmt::Debug>(e: ciborium::ser::Error<E>) -> Error {
@@ -121,6 +143,36 @@ mod tests {
         let err = decode::<u32>(&buf).unwrap_err().to_string();
         assert!(!err.contains("hunter2"), "{err}");
         assert!(err.contains("expected"), "{err}");
+    }
+
+    #[test]
+    fn scrub_keeps_only_what_the_type_says() {
+        let cases = [
+            (
+                "invalid type: string \"s3cret, expected x\", expected u32",
+                "invalid type, expected u32",
+            ),
+            (
+                "invalid length 3, expected a tuple of size 2",
+                "invalid length, expected a tuple of size 2",
+            ),
+            (
+                "unknown field `hunter2 expected x`, there are no fields",
+                "unknown field",
+            ),
+            (
+                "unknown variant `leak`, expected one of `A`, `B`",
+                "unknown variant, expected one of `A`, `B`",
+            ),
+            ("missing field `user`", "missing field `user`"),
+            (
+                "custom message with hunter2",
+                "the stored value has another type or shape",
+            ),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(scrub(raw), want);
+        }
     }
 
     #[test]

@@ -180,6 +180,12 @@ pub enum Error {
         /// The keyring's own message (it carries no secret).
         reason: String,
     },
+    /// The vault was used directly from inside one of its own transactions
+    /// (which would deadlock): use the transaction handle instead.
+    #[error(
+        "the vault was used inside its own transaction; use the transaction handle passed to the closure"
+    )]
+    Reentrant,
     /// The operating system's random generator failed.
     #[error("the operating system's random generator failed")]
     Rng,

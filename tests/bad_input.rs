@@ -110,8 +110,6 @@ fn garbage_files_are_not_vaults() -> TestResult {
 }
 
 #[test]
-#[ignore = "bug: SQLite reports a 1-byte file as empty, so Vault::open replaces it \
-            with a new vault instead of refusing it"]
 fn a_one_byte_file_is_not_a_vault_and_stays_unchanged() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("one-byte");
@@ -236,8 +234,6 @@ fn a_truncated_vault_gives_a_typed_error() -> TestResult {
 }
 
 #[test]
-#[ignore = "bug: a vault cut short inside its last page opens, and reads return \
-            silently altered values (SQLite zero-fills the missing bytes)"]
 fn a_vault_cut_inside_a_page_is_refused_not_misread() -> TestResult {
     let (dir, bytes) = vault_bytes()?;
     let whole = dir.path().join("whole.db");

@@ -163,8 +163,6 @@ fn pop_item_skips_expired_entries() -> TestResult {
 }
 
 #[test]
-#[ignore = "bug: an entry re-put over its own expired row keeps the old row's place, \
-            so pop_item does not return it although it is the newest live entry"]
 fn pop_item_returns_an_entry_reinserted_after_it_expired() -> TestResult {
     let f = Fixture::new()?;
     let v = &f.vault;
@@ -670,8 +668,6 @@ fn wrong_type_is_a_decode_error_that_names_no_value() -> TestResult {
 struct NoFields {}
 
 #[test]
-#[ignore = "bug: codec::scrub keeps the text after the last \"expected \", which can \
-            come from the stored data when serde's message has no expected part"]
 fn decode_error_of_an_unknown_field_names_no_stored_key() -> TestResult {
     let f = Fixture::new()?;
     let v = &f.vault;

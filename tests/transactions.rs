@@ -336,3 +336,16 @@ fn a_writer_elsewhere_waits_then_reports_busy() -> TestResult {
     assert_eq!(v.keys()?, ["after", "held"]);
     Ok(())
 }
+
+/// Regression: using the vault itself inside its own transaction closure
+/// deadlocked on the connection's mutex; it is now a typed error.
+#[test]
+fn using_the_vault_inside_its_own_transaction_is_an_error_not_a_deadlock() -> TestResult {
+    let v = vaults::Vault::open_in_memory()?;
+    let r = v.transaction(|_tx| v.put("a", &1));
+    assert!(matches!(r, Err(vaults::Error::Reentrant)), "{r:?}");
+    // The vault still works afterwards, and the transaction handle is the way.
+    v.transaction(|tx| tx.put("a", &2))?;
+    assert_eq!(v.get::<i32>("a")?, Some(2));
+    Ok(())
+}

@@ -78,7 +78,12 @@ impl<'c> Rows<'c> {
         Ok(stmt.query_row((key, self.now), |r| r.get(0)).optional()?)
     }
 
-    /// Inserts or replaces the row under `key` (keeping its rowid).
+    /// Inserts or replaces the row under `key`.
+    ///
+    /// Replacing a live row keeps its rowid (its place in insertion order);
+    /// replacing an expired one gives it a new rowid, as if it were new, so
+    /// `pop_item` sees it as the latest insert. One statement: a durable put
+    /// costs one commit.
     pub(crate) fn upsert(
         &self,
         key: &[u8],
@@ -89,9 +94,10 @@ impl<'c> Rows<'c> {
         let mut stmt = self.conn.prepare_cached(
             "INSERT INTO entries (key, name, expires_at, value) VALUES (?1, ?2, ?3, ?4) \
              ON CONFLICT (key) DO UPDATE SET \
+             rowid = CASE WHEN expires_at <= ?5 THEN (SELECT max(rowid) + 1 FROM entries) ELSE rowid END, \
              name = excluded.name, expires_at = excluded.expires_at, value = excluded.value",
         )?;
-        stmt.execute((key, name, expires_at, value))?;
+        stmt.execute((key, name, expires_at, value, self.now))?;
         Ok(())
     }
 

@@ -89,6 +89,45 @@ pub(crate) fn create_file(path: &Path, exclusive: bool) -> Result<bool> {
     }
 }
 
+/// Checks, before SQLite opens it, that a non-empty file starts like a SQLite
+/// database and is a whole number of pages.
+///
+/// SQLite itself treats a 1-byte file as empty (and would overwrite it) and
+/// reads a file cut inside its last page as if the missing bytes were zeros.
+pub(crate) fn check_file(path: &Path) -> Result<()> {
+    let not_a_vault = || Error::NotAVault {
+        path: path.to_owned(),
+    };
+    let mut file = std::fs::File::open(path).map_err(|e| match e.kind() {
+        ErrorKind::NotFound => Error::VaultNotFound {
+            path: path.to_owned(),
+        },
+        _ => Error::Io(e),
+    })?;
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(());
+    }
+    let mut header = [0u8; 100];
+    if len < 100 || std::io::Read::read_exact(&mut file, &mut header).is_err() {
+        return Err(not_a_vault());
+    }
+    if &header[..16] != b"SQLite format 3\0" {
+        return Err(not_a_vault());
+    }
+    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65_536,
+        n if n >= 512 && n.is_power_of_two() => u64::from(n),
+        _ => return Err(not_a_vault()),
+    };
+    if len % page_size != 0 {
+        return Err(Error::Corrupt {
+            detail: "the file is truncated (not a whole number of pages)",
+        });
+    }
+    Ok(())
+}
+
 /// Opens an existing file with SQLite and applies the connection settings.
 pub(crate) fn connect(path: Option<&Path>, settings: &ConnSettings) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -108,11 +147,7 @@ pub(crate) fn connect(path: Option<&Path>, settings: &ConnSettings) -> Result<Co
 /// Applies the pragmas that persist or that need a vault file.
 pub(crate) fn configure(conn: &Connection, settings: &ConnSettings, in_memory: bool) -> Result<()> {
     if !in_memory {
-        let mode: String =
-            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(Error::ReadOnly);
-        }
+        switch_to_wal(conn, settings.busy_timeout)?;
     }
     let sync = match settings.durability {
         Durability::Full => "FULL",
@@ -121,6 +156,31 @@ pub(crate) fn configure(conn: &Connection, settings: &ConnSettings, in_memory: b
     conn.pragma_update(None, "synchronous", sync)?;
     conn.pragma_update(None, "secure_delete", true)?;
     Ok(())
+}
+
+/// Puts the file in WAL mode unless it is already. The switch needs the file
+/// to itself, and SQLite does not wait for that (it reports busy at once), so
+/// connections racing to open a new vault retry until the busy timeout.
+fn switch_to_wal(conn: &Connection, timeout: Duration) -> Result<()> {
+    let is_wal = |mode: &str| mode.eq_ignore_ascii_case("wal");
+    if is_wal(&conn.pragma_query_value::<String, _>(None, "journal_mode", |r| r.get(0))?) {
+        return Ok(());
+    }
+    let start = std::time::Instant::now();
+    loop {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0)) {
+            Ok(mode) if is_wal(&mode) => return Ok(()),
+            // SQLite answers with the old mode when it cannot switch (a
+            // read-only file).
+            Ok(_) => return Err(Error::ReadOnly),
+            Err(e) => match Error::from(e) {
+                Error::Busy if start.elapsed() < timeout => {
+                    std::thread::sleep(Duration::from_millis(5))
+                }
+                other => return Err(other),
+            },
+        }
+    }
 }
 
 /// Makes sure the file is a vault of a version we read, initialising an
@@ -136,7 +196,7 @@ pub(crate) fn prepare(
         path: path.map(Path::to_owned).unwrap_or_default(),
     };
     let app_id = read_app_id(conn).map_err(|e| match e {
-        Error::Sqlite(_) | Error::Corrupt { .. } => not_a_vault(),
+        Error::Sqlite(_) => not_a_vault(),
         other => other,
     })?;
     if app_id == 0 {

@@ -165,10 +165,12 @@ impl OpenOptions {
         exclusive: bool,
     ) -> Result<Vault> {
         if let Some(p) = path {
-            if init.is_some() {
-                schema::create_file(p, exclusive)?;
-            } else if !p.exists() {
-                return Err(Error::VaultNotFound { path: p.to_owned() });
+            let created = match init {
+                Some(_) => schema::create_file(p, exclusive)?,
+                None => false,
+            };
+            if !created {
+                schema::check_file(p)?;
             }
         }
         let conn = schema::connect(path, &self.settings)?;
@@ -266,7 +268,7 @@ impl Vault {
 
     /// Runs `f` on the rows in `mode`: the entry point of every operation.
     pub(crate) fn run<R>(&self, mode: Mode, f: impl FnOnce(&Rows<'_>) -> Result<R>) -> Result<R> {
-        let conn = self.lock();
+        let conn = self.lock()?;
         let rows = |c| Rows::new(c, self.clock.now_ms());
         match mode {
             Mode::Read | Mode::Single => f(&rows(&conn)),
@@ -282,7 +284,7 @@ impl Vault {
     /// Checkpoints the WAL into the main file and truncates it, so old
     /// versions of pages do not linger in the `-wal` file.
     pub(crate) fn checkpoint_truncate(&self) -> Result<()> {
-        let conn = self.lock();
+        let conn = self.lock()?;
         // Returns (busy, log frames, checkpointed frames); busy means a reader
         // kept old frames alive.
         let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
@@ -292,14 +294,50 @@ impl Vault {
         Ok(())
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
+    /// Takes the connection. A thread that already holds it (the vault used
+    /// inside its own transaction closure) gets [`Error::Reentrant`] instead
+    /// of a deadlock.
+    fn lock(&self) -> Result<Held<'_>> {
+        let me = std::ptr::from_ref(self) as usize;
+        if HELD.with_borrow(|held| held.contains(&me)) {
+            return Err(Error::Reentrant);
+        }
         // A panic inside an operation rolled its transaction back on unwind,
         // so the connection behind a poisoned lock is sound.
         let conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
         if !conn.is_autocommit() {
             let _ = conn.execute_batch("ROLLBACK");
         }
-        conn
+        HELD.with_borrow_mut(|held| held.push(me));
+        Ok(Held { conn, me })
+    }
+}
+
+thread_local! {
+    /// The vaults whose connection this thread holds (a short stack).
+    static HELD: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A held connection; releases its mark on the thread when dropped.
+struct Held<'v> {
+    conn: MutexGuard<'v, Connection>,
+    me: usize,
+}
+
+impl std::ops::Deref for Held<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        HELD.with_borrow_mut(|held| {
+            if let Some(at) = held.iter().rposition(|m| *m == self.me) {
+                held.remove(at);
+            }
+        });
     }
 }
 
