@@ -416,7 +416,6 @@ fn odd_names_round_trip_and_bad_names_are_usage_errors() {
 /// with a backtrace) on an expiry past the year 9999, which `set --ttl`,
 /// `expire` and `import` all accept.
 #[test]
-#[ignore = "bug: a far-future expiry panics get --json and ls --long"]
 fn far_future_expiries_print_without_panicking() {
     let env = Env::new();
     env.init();

@@ -243,13 +243,22 @@ fn put_value<S: Store, T: serde::Serialize + ?Sized>(
     Ok(())
 }
 
-/// An expiry as RFC 3339 (UTC), or `None` for never.
+/// An expiry as RFC 3339 (UTC), or `None` for never. RFC 3339 ends with
+/// the year 9999: a later expiry (`--ttl 99999999d` is accepted) shows as its
+/// last instant rather than panicking in `to_string`.
 fn expiry_text(ttl: Ttl) -> Option<String> {
+    use std::fmt::Write;
+    const LAST: &str = "9999-12-31T23:59:59.999Z";
     match ttl {
         Ttl::Never => None,
         Ttl::Remaining(d) => {
-            let at = std::time::SystemTime::now() + d;
-            Some(humantime::format_rfc3339_millis(at).to_string())
+            let mut text = String::new();
+            match std::time::SystemTime::now().checked_add(d) {
+                Some(at) if write!(text, "{}", humantime::format_rfc3339_millis(at)).is_ok() => {
+                    Some(text)
+                }
+                _ => Some(LAST.to_owned()),
+            }
         }
     }
 }
