@@ -297,7 +297,6 @@ fn export_out_is_owner_only_and_not_overwritten_without_force() {
 /// Regression: `export --out FILE --force` over an existing file kept that
 /// file's mode, so a 0644 file ended up holding every secret, world-readable.
 #[test]
-#[ignore = "bug: export --force keeps a world-readable mode"]
 fn export_force_makes_an_existing_file_owner_only() {
     use std::os::unix::fs::PermissionsExt;
     let env = filled();

@@ -672,6 +672,13 @@ fn export(
                 )),
                 _ => CliError::failure(format!("cannot write {}: {e}", path.display())),
             })?;
+            // `mode` only applies to a new file: an overwritten one keeps
+            // its own, so make it owner-only before a secret goes in.
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| {
+                    CliError::failure(format!("cannot restrict {}: {e}", path.display()))
+                })?;
             file.write_all(data)?;
             file.sync_all()?;
             Ok(())
