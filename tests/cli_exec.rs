@@ -149,7 +149,6 @@ fn exec_on_a_plain_vault() {
 /// new-passphrase variables): with `--only`, a command meant to see one
 /// secret got the key to all of them.
 #[test]
-#[ignore = "bug: exec hands the vault passphrase to the child"]
 fn exec_does_not_hand_the_passphrase_to_the_child() {
     let env = vault();
     let show = r#"printf '%s|%s|%s|%s|%s' "${VAULTS_PASSPHRASE-unset}" "${VAULTS_NEW_PASSPHRASE-unset}" "${VAULTS_EXPORT_PASSPHRASE-unset}" "${DB_PASSWORD-unset}" "${VAULTS_DIR:+dir}""#;

@@ -594,8 +594,12 @@ fn exec(
         .ok_or_else(|| CliError::usage("no command given"))?;
     // exec replaces this process: the child's exit code is ours, and no
     // unlocked key outlives the hand-over.
+    // The child gets the entries it asked for, never the key to all of them.
     let err = std::process::Command::new(program)
         .args(args)
+        .env_remove("VAULTS_PASSPHRASE")
+        .env_remove("VAULTS_NEW_PASSPHRASE")
+        .env_remove("VAULTS_EXPORT_PASSPHRASE")
         .envs(env)
         .exec();
     let code = match err.kind() {
