@@ -307,7 +307,6 @@ fn the_cached_key_has_the_requested_timeout() {
 /// `unlock --for` 2^32 s (136 years) wrapped to 0, which means no timeout:
 /// the key stayed cached for good.
 #[test]
-#[ignore = "bug: unlock --for 2^32 s caches the key without a timeout"]
 fn a_huge_unlock_duration_still_times_out() {
     let env = Env::new();
     env.init();
