@@ -28,7 +28,6 @@ fn help(env: &Env, path: &[String]) -> String {
 }
 
 #[test]
-#[ignore = "bug: `vaults slot --help` shows no example"]
 fn every_subcommand_help_shows_an_example() {
     let env = Env::new();
     let top = help(&env, &[]);

@@ -188,7 +188,10 @@ pub enum Command {
     #[command(after_help = "Example:\n  vaults slots")]
     Slots,
     /// Manage key slots
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  vaults slot add-passphrase\n  vaults slot remove 2"
+    )]
     Slot(SlotCommand),
     /// Run a command with the vault's secrets in its environment
     #[command(after_help = "Examples:
