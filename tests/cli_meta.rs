@@ -152,7 +152,6 @@ fn man_page_is_roff() {
 /// `--help`, and that command may hold the passphrase itself
 /// (`echo hunter2`).
 #[test]
-#[ignore = "bug: --help prints the passphrase command"]
 fn help_does_not_print_the_passphrase_command() {
     let env = Env::new();
     for path in [&[][..], &["get"], &["slot", "add-passphrase"]] {

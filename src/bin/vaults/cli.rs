@@ -65,6 +65,8 @@ pub struct Global {
         long,
         global = true,
         env = "VAULTS_PASSPHRASE_COMMAND",
+        // The command may hold the passphrase itself (`echo ...`).
+        hide_env_values = true,
         value_name = "CMD"
     )]
     pub passphrase_command: Option<String>,
