@@ -160,3 +160,28 @@ fn exec_does_not_hand_the_passphrase_to_the_child() {
         .success()
         .stdout("unset|unset|unset|hunter2|dir");
 }
+
+/// Regression: the command ran with vaults' own hardening: umask 077 (its
+/// files came out owner-only) and a core-dump hard limit of 0 it could
+/// never raise. It now starts as it would without vaults.
+#[test]
+fn exec_gives_the_command_the_callers_umask_and_core_limit() {
+    let env = vault();
+    let probe = "umask; ulimit -Sc; ulimit -Hc";
+    // Whatever the caller's limits are, try a nonzero soft one.
+    let setup = "umask 027; ulimit -S -c 4096 2>/dev/null;";
+    let direct = env
+        .sh(&format!("{setup} sh -c '{probe}'"))
+        .output()
+        .unwrap();
+    cli_util::assert_success(&direct);
+    let direct = String::from_utf8(direct.stdout).unwrap();
+    assert!(direct.starts_with("0027\n"), "{direct}");
+    env.sh(&format!(
+        r#"{setup} exec "$VAULTS_BIN" exec -- sh -c '{probe}'"#
+    ))
+    .env("VAULTS_PASSPHRASE", PASS)
+    .assert()
+    .success()
+    .stdout(direct);
+}

@@ -594,6 +594,7 @@ fn exec(
         .ok_or_else(|| CliError::usage("no command given"))?;
     // exec replaces this process: the child's exit code is ours, and no
     // unlocked key outlives the hand-over.
+    crate::unharden();
     // The child gets the entries it asked for, never the key to all of them.
     let err = std::process::Command::new(program)
         .args(args)
