@@ -437,3 +437,23 @@ fn far_future_expiries_print_without_panicking() {
     assert_eq!(listed[1]["expires_at"], "9999-12-31T23:59:59.999Z");
     assert!(listed[2]["expires_at"].as_str().unwrap().starts_with("20"));
 }
+
+/// Several processes share a vault: concurrent writers wait for each other.
+#[test]
+fn concurrent_writers_all_succeed() {
+    let env = Env::new();
+    env.init();
+    env.sh(r#"for i in 0 1 2 3 4 5 6 7; do
+             printf 'value %s' "$i" | "$VAULTS_BIN" set "key/$i" &
+           done
+           fail=0
+           for job in $(jobs -p); do wait "$job" || fail=1; done
+           exit $fail"#)
+        .env("VAULTS_PASSPHRASE", PASS)
+        .assert()
+        .success()
+        .stderr("");
+    let names = env.names();
+    assert_eq!(names.len(), 8, "{names:?}");
+    assert_eq!(env.get("key/5"), b"value 5");
+}

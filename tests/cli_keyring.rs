@@ -320,3 +320,16 @@ fn a_huge_unlock_duration_still_times_out() {
         "{timeout:?}\n{keys}"
     );
 }
+
+#[test]
+fn destroy_forgets_the_cached_key() {
+    let env = Env::new();
+    env.init();
+    let Some(_guard) = unlock(&env, &[]) else {
+        return;
+    };
+    let description = cache_description(&env);
+    assert!(live_key(&visible_keys(&env), &description).is_some());
+    env.cmd().args(["destroy", "--force"]).assert().success();
+    assert_eq!(live_key(&visible_keys(&env), &description), None);
+}

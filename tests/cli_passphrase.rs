@@ -343,3 +343,34 @@ fn slot_commands_on_a_plain_vault_are_usage_errors() {
         assert!(line.contains("plain"), "{args:?}: {line}");
     }
 }
+
+/// Passphrases are NFC-normalised: "é" typed precomposed or as "e" plus a
+/// combining accent is the same passphrase.
+#[test]
+fn passphrases_are_unicode_normalised() {
+    let env = Env::new();
+    env.cmd()
+        .env("VAULTS_PASSPHRASE", "caf\u{e9} cr\u{e8}me")
+        .args(["init", "--kdf-memory", "19", "--kdf-time", "2"])
+        .assert()
+        .success();
+    env.cmd()
+        .env("VAULTS_PASSPHRASE", "cafe\u{301} cre\u{300}me")
+        .arg("ls")
+        .assert()
+        .success();
+}
+
+#[test]
+fn a_passphrase_that_is_not_utf8_is_a_usage_error() {
+    use std::os::unix::ffi::OsStrExt;
+    let env = vault();
+    let out = env
+        .cmd()
+        .env("VAULTS_PASSPHRASE", std::ffi::OsStr::from_bytes(b"caf\xe9"))
+        .args(["get", "k"])
+        .output()
+        .unwrap();
+    let line = assert_error(&out, 2, &["v4lue"]);
+    assert!(line.contains("UTF-8"), "{line}");
+}

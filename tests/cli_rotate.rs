@@ -21,7 +21,9 @@ fn rotate_keeps_every_entry_readable() {
         .arg("rotate")
         .assert()
         .success()
-        .stdout("rotated vault \"default\": key generation 2\n");
+        .stdout("rotated vault \"default\": key generation 2\n")
+        // No progress bar without a terminal.
+        .stderr("");
     assert_eq!(env.json(["rotate"]), json!({"generation": 3}));
 
     assert_eq!(env.names(), ["bin", "json", "session", "text"]);
