@@ -336,11 +336,25 @@ fn cleanup_needs_no_passphrase() {
     env.set("short", "gone soon", &["--ttl", "1s"]);
     env.set("kept", "stays", &["--ttl", "1h"]);
     env.set("forever", "stays", &[]);
+    env.set("renewed", "old", &["--ttl", "1s"]);
     std::thread::sleep(std::time::Duration::from_millis(1200));
+    // An expired entry is gone for every command: --keep-ttl does not keep
+    // its dead expiry, and rm, ttl, expire and persist do not find it.
+    env.set("renewed", "new", &["--keep-ttl"]);
+    assert_eq!(env.get("renewed"), b"new");
+    assert_eq!(ttl(&env, "renewed"), None);
+    env.pw().args(["rm", "renewed"]).assert().success();
     // Expired entries are invisible before cleanup, too.
     assert_eq!(env.names(), ["forever", "kept"]);
-    let out = env.pw().args(["get", "short"]).output().unwrap();
-    assert_error(&out, 3, &["gone soon"]);
+    for args in [
+        &["get", "short"][..],
+        &["ttl", "short"],
+        &["expire", "short", "1h"],
+        &["persist", "short"],
+    ] {
+        let out = env.pw().args(args).output().unwrap();
+        assert_error(&out, 3, &["gone soon"]);
+    }
 
     env.cmd()
         .arg("cleanup")

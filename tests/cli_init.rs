@@ -224,3 +224,71 @@ fn a_vault_others_can_read_is_used_with_a_warning() {
                 .and(predicate::str::contains("chmod 600")),
         );
 }
+
+#[test]
+fn commands_that_report_speak_json() {
+    let env = Env::new();
+    let out = env
+        .pw()
+        .args(["--json", "init", "--kdf-memory", "19", "--kdf-time", "2"])
+        .output()
+        .unwrap();
+    cli_util::assert_success(&out);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["vault"], "default");
+    assert_eq!(doc["kind"], "encrypted");
+    assert_eq!(doc["keyring_slot"], serde_json::Value::Null);
+    assert_eq!(
+        std::path::Path::new(doc["path"].as_str().unwrap()),
+        env.vault_path()
+    );
+    env.set("k", "v", &[]);
+    let json = |extra: &[(&str, &str)], args: &[&str]| {
+        let mut cmd = env.pw();
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let out = cmd.arg("--json").args(args).output().unwrap();
+        cli_util::assert_success(&out);
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let new = [("VAULTS_NEW_PASSPHRASE", "second")];
+    assert_eq!(
+        json(
+            &new,
+            &[
+                "slot",
+                "add-passphrase",
+                "--kdf-memory",
+                "19",
+                "--kdf-time",
+                "2"
+            ]
+        ),
+        serde_json::json!({"id": 2})
+    );
+    assert_eq!(
+        json(&[], &["slot", "remove", "2"]),
+        serde_json::json!({"removed": 2})
+    );
+    assert_eq!(
+        json(&new, &["passwd"]),
+        serde_json::json!({"changed": true})
+    );
+    let second = [("VAULTS_PASSPHRASE", "second")];
+    assert_eq!(
+        json(&second, &["cleanup"]),
+        serde_json::json!({"deleted": 0})
+    );
+    assert_eq!(
+        json(&second, &["destroy", "--force"]),
+        serde_json::json!({"destroyed": "default"})
+    );
+    let out = env
+        .cmd()
+        .args(["--json", "init", "--plain"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["kind"], "plain");
+}
