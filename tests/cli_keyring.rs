@@ -201,19 +201,27 @@ fn a_keyring_slot_opens_the_vault_without_a_passphrase() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert!(live_key(&visible_keys(&env), &account).is_some());
+    if let Some(keys) = visible_keys(&env) {
+        assert!(live_key(&keys, &account).is_some());
+    }
     env.pw().args(["slot", "remove", "2"]).assert().success();
     let out = env.cmd().args(["get", "k"]).output().unwrap();
     assert_error(&out, 2, &["v4lue"]);
     // The keyring entry is gone with the slot.
-    assert_eq!(live_key(&visible_keys(&env), &account), None);
+    if let Some(keys) = visible_keys(&env) {
+        assert_eq!(live_key(&keys, &account), None);
+    }
 }
 
 /// The kernel keys a `vaults` process can see (`/proc/keys`), read by a
 /// passphrase command of `vaults unlock` on a helper vault: by then the
 /// process has joined the keyrings that hold cached keys and keyring slots.
 /// The command then fails, so nothing is cached.
-fn visible_keys(env: &Env) -> String {
+fn visible_keys(env: &Env) -> Option<String> {
+    if std::fs::File::open("/proc/keys").is_err() {
+        eprintln!("skipped a check: /proc/keys is not readable here");
+        return None;
+    }
     let probe = ["--vault", "probe"];
     if !env.dir.join("probe.db").exists() {
         env.pw()
@@ -232,7 +240,7 @@ fn visible_keys(env: &Env) -> String {
         .output()
         .unwrap();
     assert_error(&out, 1, &[]);
-    std::fs::read_to_string(&file).expect("/proc/keys")
+    Some(std::fs::read_to_string(&file).expect("/proc/keys"))
 }
 
 /// Whether the `/proc/keys` listing `keys` has a live key (not revoked,
@@ -259,16 +267,28 @@ fn init_keyring_and_destroy_clean_up_the_keyring_entry() {
     if keyring_unusable(&out) {
         return;
     }
+    // Destroying the vault removes its keyring entry, whatever happens.
+    struct DestroyOnDrop<'a>(&'a Env);
+    impl Drop for DestroyOnDrop<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.cmd().args(["destroy", "--force"]).output();
+        }
+    }
+    let _guard = DestroyOnDrop(&env);
     cli_util::assert_success(&out);
     let slots = env.json(["slots"]);
     assert_eq!(slots[1]["kind"], "keyring", "{slots}");
     let account = slots[1]["account"].as_str().unwrap().to_owned();
-    assert!(live_key(&visible_keys(&env), &account).is_some());
+    if let Some(keys) = visible_keys(&env) {
+        assert!(live_key(&keys, &account).is_some());
+    }
     env.cmd().arg("ls").assert().success();
 
     env.cmd().args(["destroy", "--force"]).assert().success();
     assert!(!env.vault_path().exists());
-    assert_eq!(live_key(&visible_keys(&env), &account), None);
+    if let Some(keys) = visible_keys(&env) {
+        assert_eq!(live_key(&keys, &account), None);
+    }
 }
 
 /// The description of a vault's cached key in the kernel keyring.
@@ -290,7 +310,9 @@ fn the_cached_key_has_the_requested_timeout() {
     let Some(_guard) = unlock(&env, &["--for", "1h"]) else {
         return;
     };
-    let keys = visible_keys(&env);
+    let Some(keys) = visible_keys(&env) else {
+        return;
+    };
     let timeout = live_key(&keys, &cache_description(&env));
     assert!(
         timeout.is_some_and(|t| t == "59m" || t == "1h"),
@@ -298,7 +320,10 @@ fn the_cached_key_has_the_requested_timeout() {
     );
     env.cmd().arg("lock").assert().success();
     assert_eq!(
-        live_key(&visible_keys(&env), &cache_description(&env)),
+        live_key(
+            &visible_keys(&env).unwrap_or_default(),
+            &cache_description(&env)
+        ),
         None
     );
 }
@@ -313,7 +338,9 @@ fn a_huge_unlock_duration_still_times_out() {
     let Some(_guard) = unlock(&env, &["--for", "4294967296s"]) else {
         return;
     };
-    let keys = visible_keys(&env);
+    let Some(keys) = visible_keys(&env) else {
+        return;
+    };
     let timeout = live_key(&keys, &cache_description(&env));
     assert!(
         timeout.is_some_and(|t| t != "perm" && t.ends_with('w')),
@@ -329,7 +356,11 @@ fn destroy_forgets_the_cached_key() {
         return;
     };
     let description = cache_description(&env);
-    assert!(live_key(&visible_keys(&env), &description).is_some());
+    if let Some(keys) = visible_keys(&env) {
+        assert!(live_key(&keys, &description).is_some());
+    }
     env.cmd().args(["destroy", "--force"]).assert().success();
-    assert_eq!(live_key(&visible_keys(&env), &description), None);
+    if let Some(keys) = visible_keys(&env) {
+        assert_eq!(live_key(&keys, &description), None);
+    }
 }
