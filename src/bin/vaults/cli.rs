@@ -65,6 +65,8 @@ pub struct Global {
         long,
         global = true,
         env = "VAULTS_PASSPHRASE_COMMAND",
+        // The command may hold the passphrase itself (`echo ...`).
+        hide_env_values = true,
         value_name = "CMD"
     )]
     pub passphrase_command: Option<String>,
@@ -188,7 +190,10 @@ pub enum Command {
     #[command(after_help = "Example:\n  vaults slots")]
     Slots,
     /// Manage key slots
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  vaults slot add-passphrase\n  vaults slot remove 2"
+    )]
     Slot(SlotCommand),
     /// Run a command with the vault's secrets in its environment
     #[command(after_help = "Examples:

@@ -243,13 +243,22 @@ fn put_value<S: Store, T: serde::Serialize + ?Sized>(
     Ok(())
 }
 
-/// An expiry as RFC 3339 (UTC), or `None` for never.
+/// An expiry as RFC 3339 (UTC), or `None` for never. RFC 3339 ends with
+/// the year 9999: a later expiry (`--ttl 99999999d` is accepted) shows as its
+/// last instant rather than panicking in `to_string`.
 fn expiry_text(ttl: Ttl) -> Option<String> {
+    use std::fmt::Write;
+    const LAST: &str = "9999-12-31T23:59:59.999Z";
     match ttl {
         Ttl::Never => None,
         Ttl::Remaining(d) => {
-            let at = std::time::SystemTime::now() + d;
-            Some(humantime::format_rfc3339_millis(at).to_string())
+            let mut text = String::new();
+            match std::time::SystemTime::now().checked_add(d) {
+                Some(at) if write!(text, "{}", humantime::format_rfc3339_millis(at)).is_ok() => {
+                    Some(text)
+                }
+                _ => Some(LAST.to_owned()),
+            }
         }
     }
 }
@@ -585,8 +594,13 @@ fn exec(
         .ok_or_else(|| CliError::usage("no command given"))?;
     // exec replaces this process: the child's exit code is ours, and no
     // unlocked key outlives the hand-over.
+    crate::unharden();
+    // The child gets the entries it asked for, never the key to all of them.
     let err = std::process::Command::new(program)
         .args(args)
+        .env_remove("VAULTS_PASSPHRASE")
+        .env_remove("VAULTS_NEW_PASSPHRASE")
+        .env_remove("VAULTS_EXPORT_PASSPHRASE")
         .envs(env)
         .exec();
     let code = match err.kind() {
@@ -663,6 +677,13 @@ fn export(
                 )),
                 _ => CliError::failure(format!("cannot write {}: {e}", path.display())),
             })?;
+            // `mode` only applies to a new file: an overwritten one keeps
+            // its own, so make it owner-only before a secret goes in.
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| {
+                    CliError::failure(format!("cannot restrict {}: {e}", path.display()))
+                })?;
             file.write_all(data)?;
             file.sync_all()?;
             Ok(())

@@ -221,7 +221,9 @@ impl KernelKeyring {
                     | Permission::SETATTR,
             )
             .build();
-        let timeout = usize::try_from(ttl.as_secs().max(1)).unwrap_or(usize::MAX);
+        // The kernel reads the timeout as 32-bit seconds, and 0 means never:
+        // 2^32 s would wrap to a key that is cached for good.
+        let timeout = u32::try_from(ttl.as_secs().max(1)).unwrap_or(u32::MAX) as usize;
         // Timeout first: a key must never outlive its request, even if setting
         // the permissions fails.
         key.set_timeout(timeout)
