@@ -360,7 +360,7 @@ fn cleanup_needs_no_passphrase() {
         .arg("cleanup")
         .assert()
         .success()
-        .stdout("deleted 1 expired entries\n");
+        .stdout("deleted 1 expired entry\n");
     let out = env.cmd().args(["--json", "cleanup"]).output().unwrap();
     assert_eq!(
         serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(),

@@ -395,3 +395,19 @@ fn bad_import_files_fail_without_quoting_them() {
     assert_error(&out, 1, &[]);
     assert!(env.names().is_empty(), "nothing half-imported");
 }
+
+/// Regression: `import` of an age file decrypted (a second of scrypt, and a
+/// prompt on a terminal) before finding out the target vault does not exist.
+#[test]
+fn import_into_a_missing_vault_fails_before_asking_for_the_export_passphrase() {
+    let env = Env::new();
+    let file = env.write(
+        "backup.age",
+        "-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n-----END AGE ENCRYPTED FILE-----\n",
+    );
+    // No export passphrase anywhere: had it been asked for first, this would
+    // be exit 2 ("no passphrase"), not 3.
+    let out = env.cmd().arg("import").arg(&file).output().unwrap();
+    let err = assert_error(&out, 3, &[]);
+    assert!(err.contains("vaults init"), "{err}");
+}

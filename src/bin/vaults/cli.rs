@@ -60,7 +60,9 @@ pub struct Global {
     )]
     pub passphrase_file: Option<PathBuf>,
 
-    /// Run this shell command and read the passphrase from its output
+    /// Run this shell command and read the passphrase from its output (it
+    /// shares our stdin and stderr, so it can prompt; it must not read a value
+    /// piped to `set`)
     #[arg(
         long,
         global = true,

@@ -168,10 +168,15 @@ fn init(g: &Global, t: &Target, plain: bool, keyring: bool, kdf: &KdfArgs) -> Cl
             true,
         )?,
     };
+    // Fail before creating anything if the keyring slot cannot be made.
+    let keyring = match keyring {
+        true => Some(open::require_keyring()?),
+        false => None,
+    };
     let mut vault = EncryptedVault::create(&t.path, &pass, params)?;
     let mut slot = None;
-    if keyring {
-        vault.set_keyring(open::require_keyring()?);
+    if let Some(keyring) = keyring {
+        vault.set_keyring(keyring);
         slot = Some(vault.add_keyring_slot()?);
     }
     say(
@@ -404,7 +409,10 @@ fn cleanup(g: &Global, t: &Target) -> CliResult<()> {
     };
     say(
         g,
-        &format!("deleted {n} expired entries"),
+        &format!(
+            "deleted {n} expired {}",
+            if n == 1 { "entry" } else { "entries" }
+        ),
         json!({"deleted": n}),
     )
 }
@@ -698,6 +706,8 @@ fn import(
     format: Option<ImportFormat>,
     pass_file: Option<&std::path::Path>,
 ) -> CliResult<()> {
+    // Open (and unlock) first: no point decrypting for a vault that is not there.
+    let opened = open::open(g, t)?;
     let data = transfer::read_input(file)?;
     let format = format.unwrap_or(if transfer::is_age(&data) {
         ImportFormat::Age
@@ -718,8 +728,7 @@ fn import(
         Some(items.len() as u64),
         indicatif::ProgressDrawTarget::stderr(),
     );
-    let (stored, skipped) =
-        with_store!(open::open(g, t)?, s => transfer::store(&s, &items, || bar.inc(1)))?;
+    let (stored, skipped) = with_store!(opened, s => transfer::store(&s, &items, || bar.inc(1)))?;
     bar.finish_and_clear();
     say(
         g,
@@ -729,7 +738,7 @@ fn import(
 }
 
 fn destroy(g: &Global, t: &Target, force: bool) -> CliResult<()> {
-    t.must_exist()?;
+    let locked = open::open_locked(t)?;
     if !force {
         if g.no_input || !secrets::has_terminal() {
             return Err(CliError::usage(
@@ -744,7 +753,7 @@ fn destroy(g: &Global, t: &Target, force: bool) -> CliResult<()> {
             return Err(CliError::failure("not confirmed; nothing deleted"));
         }
     }
-    match open::open_locked(t)? {
+    match locked {
         Locked::Plain(v) => v.destroy()?,
         Locked::Encrypted(l) => {
             if let Some(ring) = open::kernel_keyring() {
