@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use vaults::{Clock, EncryptedVault, Error, ExpireIf, KdfParams, LockedVault, ManualClock, OpenOptions, Passphrase, Store, Ttl, Vault};
+use vaults::{Clock, Durability, EncryptedVault, Error, ExpireIf, KdfParams, LockedVault, ManualClock, OpenOptions, Passphrase, Store, Ttl, Vault};
 
 #[derive(Arbitrary, Debug, Clone, Copy)]
 enum Cond {
@@ -65,7 +65,7 @@ impl World {
         self.dir.path().join("enc.db")
     }
     fn options(&self) -> OpenOptions {
-        OpenOptions::new().clock(self.clock.clone())
+        OpenOptions::new().clock(self.clock.clone()).durability(Durability::Normal)
     }
     fn reopen(&mut self, encrypted: bool) {
         if encrypted {
@@ -85,7 +85,7 @@ fn world() -> &'static Mutex<World> {
         let dir = tempfile::tempdir().unwrap();
         let clock = ManualClock::new(1_000_000);
         let pass = Passphrase::new("fuzz").unwrap();
-        let options = OpenOptions::new().clock(clock.clone());
+        let options = OpenOptions::new().clock(clock.clone()).durability(Durability::Normal);
         let plain = options.open(dir.path().join("plain.db")).unwrap();
         let enc = EncryptedVault::create_with(&options, Some(&dir.path().join("enc.db")), &pass, KdfParams::MIN).unwrap();
         Mutex::new(World {

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vaults::{LockedVault, OpenOptions, Store};
+use vaults::{Durability, LockedVault, OpenOptions, Store};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(dir) = tempfile::tempdir() else { return };
@@ -12,7 +12,10 @@ fuzz_target!(|data: &[u8]| {
     if std::fs::write(&path, data).is_err() {
         return;
     }
-    let options = OpenOptions::new().create(false).busy_timeout(std::time::Duration::from_millis(10));
+    let options = OpenOptions::new()
+        .create(false)
+        .durability(Durability::Normal)
+        .busy_timeout(std::time::Duration::from_millis(10));
     if let Ok(vault) = options.open(&path) {
         let _ = vault.len();
         let _ = vault.keys();

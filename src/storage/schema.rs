@@ -59,6 +59,7 @@ pub enum Durability {
 pub(crate) struct ConnSettings {
     pub(crate) durability: Durability,
     pub(crate) busy_timeout: Duration,
+    pub(crate) max_size: Option<u64>,
 }
 
 /// What a successful open found in the file.
@@ -104,7 +105,9 @@ pub(crate) fn check_file(path: &Path) -> Result<()> {
         },
         _ => Error::Io(e),
     })?;
-    let len = file.metadata()?.len();
+    let meta = file.metadata()?;
+    warn_if_exposed(path, &meta);
+    let len = meta.len();
     if len == 0 {
         return Ok(());
     }
@@ -126,6 +129,22 @@ pub(crate) fn check_file(path: &Path) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// Logs a warning when other users may read or write a vault file.
+fn warn_if_exposed(path: &Path, meta: &std::fs::Metadata) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                path = %path.display(),
+                mode = format_args!("{mode:o}"),
+                "vault file is accessible to other users; chmod 600 it"
+            );
+        }
+    }
 }
 
 /// Opens an existing file with SQLite and applies the connection settings.
@@ -155,6 +174,16 @@ pub(crate) fn configure(conn: &Connection, settings: &ConnSettings, in_memory: b
     };
     conn.pragma_update(None, "synchronous", sync)?;
     conn.pragma_update(None, "secure_delete", true)?;
+    if let Some(max) = settings.max_size {
+        let page_size: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
+        // SQLite never sets the limit below the pages the file already has.
+        let pages = (max / u64::try_from(page_size).unwrap_or(4096).max(1)).max(1);
+        conn.pragma_update(
+            None,
+            "max_page_count",
+            i64::try_from(pages).unwrap_or(i64::MAX),
+        )?;
+    }
     Ok(())
 }
 

@@ -49,6 +49,7 @@ impl fmt::Debug for Vault {
 /// - create the file if it is missing: yes;
 /// - durability: [`Durability::Full`] (`synchronous=FULL`);
 /// - busy timeout: 5 s (how long a write waits for another connection's lock);
+/// - size cap: none;
 /// - clock: [`SystemClock`].
 ///
 /// ```
@@ -92,6 +93,7 @@ impl OpenOptions {
             settings: ConnSettings {
                 durability: Durability::Full,
                 busy_timeout: Duration::from_secs(5),
+                max_size: None,
             },
             clock: Arc::new(SystemClock),
         }
@@ -114,6 +116,14 @@ impl OpenOptions {
     /// with [`Error::Busy`].
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.settings.busy_timeout = timeout;
+        self
+    }
+
+    /// Caps the vault file at about `bytes` (whole pages; never below its
+    /// current size). A write that would pass it fails with [`Error::Full`],
+    /// and succeeds again once entries are removed. Default: no cap.
+    pub fn max_size(mut self, bytes: u64) -> Self {
+        self.settings.max_size = Some(bytes);
         self
     }
 
