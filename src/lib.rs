@@ -3,9 +3,21 @@
 //! Which type to use:
 //! - [`Vault`]: a plain key-value store in one SQLite file, for config,
 //!   caches and sessions. Values are any serde type; entries can expire.
+//! - [`EncryptedVault`]: the same, with every value and name sealed
+//!   (XChaCha20-Poly1305), unlocked by a [`Passphrase`] (Argon2id, see
+//!   [`KdfParams`]) or the OS [`Keyring`] through key slots.
+//! - [`LockedVault`]: an encrypted vault opened without its key: list its
+//!   slots, delete expired entries, unlock it.
 //! - [`VaultDir`]: named vaults under one root folder (`ROOT/NAME.db`).
 //! - [`Store`]: the trait that carries every operation (`get`, `put`,
-//!   `put_with_ttl`, `expire`, `transaction`, ...). Import it with the type.
+//!   `put_with_ttl`, `expire`, `transaction`, ...) for all of the above and
+//!   their [`Transaction`]s. Import it with the type.
+//! - [`OpenOptions`]: durability, busy timeout, size cap, and the [`Clock`]
+//!   ([`ManualClock`] tests expiry without sleeping).
+//!
+//! Every failure is an [`Error`]; none carries a value, a name or a key.
+//! The on-disk format is specified in `docs/format.md`; the threat model in
+//! `SECURITY.md`.
 //!
 //! ```
 //! use std::time::Duration;

@@ -65,7 +65,6 @@ enum SetTtl {
 /// assert!(matches!(vault.ttl("session")?, Some(Ttl::Remaining(_))));
 /// # Ok::<(), vaults::Error>(())
 /// ```
-#[allow(private_bounds)]
 pub trait Store: Backend {
     /// Stores `value` under `name`, replacing any old value and clearing its expiry.
     ///
