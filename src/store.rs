@@ -229,11 +229,7 @@ pub trait Store: Backend {
         check_name(name)?;
         let key = self.env().stored_key(name);
         self.with_rows(Mode::Single, |rows| {
-            let found = rows.delete(&key, |_| Ok(()))?.is_some();
-            if !found {
-                self.env().check_current(rows)?;
-            }
-            Ok(found)
+            Ok(confirm(self.env(), rows, rows.delete(&key, |_| Ok(()))?)?.is_some())
         })
     }
 
@@ -303,18 +299,14 @@ pub trait Store: Backend {
                 return pop_row(self.env(), rows, &key, codec::decode);
             }
             let at = rows.now().saturating_add(duration_ms(ttl));
-            match rows.get(&key, |row| {
+            let read = rows.get(&key, |row| {
                 reseal(self.env(), rows, &row, Some(at), codec::decode)
-            })? {
-                None => {
-                    self.env().check_current(rows)?;
-                    Ok(None)
-                }
-                Some((value, resealed)) => {
-                    rows.set_expiry(&key, Some(at), resealed.as_deref())?;
-                    Ok(Some(value))
-                }
-            }
+            })?;
+            let Some((value, resealed)) = confirm(self.env(), rows, read)? else {
+                return Ok(None);
+            };
+            rows.set_expiry(&key, Some(at), resealed.as_deref())?;
+            Ok(Some(value))
         })
     }
 
@@ -335,12 +327,9 @@ pub trait Store: Backend {
     fn ttl(&self, name: &str) -> Result<Option<Ttl>> {
         check_name(name)?;
         let key = self.env().stored_key(name);
-        self.with_rows(Mode::Read, |rows| match rows.expiry(&key)? {
-            Some(at) => Ok(Some(Ttl::at(at, rows.now()))),
-            None => {
-                self.env().check_current(rows)?;
-                Ok(None)
-            }
+        self.with_rows(Mode::Read, |rows| {
+            let found = confirm(self.env(), rows, rows.expiry(&key)?)?;
+            Ok(found.map(|at| Ttl::at(at, rows.now())))
         })
     }
 
@@ -364,8 +353,7 @@ pub trait Store: Backend {
         check_name(name)?;
         let key = self.env().stored_key(name);
         self.with_rows(Mode::Write, |rows| {
-            let Some(current) = rows.expiry(&key)? else {
-                self.env().check_current(rows)?;
+            let Some(current) = confirm(self.env(), rows, rows.expiry(&key)?)? else {
                 return Ok(false);
             };
             let at = rows.now().saturating_add(duration_ms(ttl));
@@ -404,10 +392,7 @@ pub trait Store: Backend {
                 Ok(true)
             }
             Some(None) => Ok(false),
-            None => {
-                self.env().check_current(rows)?;
-                Ok(false)
-            }
+            None => confirm::<_, ()>(self.env(), rows, None).map(|_| false),
         })
     }
 
@@ -667,8 +652,7 @@ pub trait Store: Backend {
             for name in names {
                 let name = name.as_ref();
                 check_name(name)?;
-                if rows.expiry(&env.stored_key(name))?.is_none() {
-                    env.check_current(rows)?;
+                if confirm(env, rows, rows.expiry(&env.stored_key(name))?)?.is_none() {
                     return Ok(false);
                 }
             }
@@ -842,13 +826,11 @@ fn read<S: Store + ?Sized, R>(
     let env = store.env();
     let key = env.stored_key(name);
     store.with_rows(Mode::Read, |rows| {
-        match rows.get(&key, |row| env.open_value(rows, &row, f))? {
-            Some(v) => Ok(Some(v)),
-            None => {
-                env.check_current(rows)?;
-                Ok(None)
-            }
-        }
+        confirm(
+            env,
+            rows,
+            rows.get(&key, |row| env.open_value(rows, &row, f))?,
+        )
     })
 }
 
@@ -860,13 +842,21 @@ fn pop_row<E: Envelope, R>(
     key: &StoredKey<'_>,
     f: impl FnOnce(&[u8]) -> Result<R>,
 ) -> Result<Option<R>> {
-    match rows.delete(key, |row| env.open_value(rows, &row, f))? {
-        Some(v) => Ok(Some(v)),
-        None => {
-            env.check_current(rows)?;
-            Ok(None)
-        }
+    confirm(
+        env,
+        rows,
+        rows.delete(key, |row| env.open_value(rows, &row, f))?,
+    )
+}
+
+/// Passes on the answer of a lookup, but first, when it found nothing, makes
+/// the envelope confirm its keys are current: under stale keys (another
+/// handle rotated them) every lookup misses, and "absent" would be a lie.
+fn confirm<E: Envelope, T>(env: &E, rows: &Rows<'_>, found: Option<T>) -> Result<Option<T>> {
+    if found.is_none() {
+        env.check_current(rows)?;
     }
+    Ok(found)
 }
 
 /// Opens a row's value through `f` and, when the envelope binds the expiry,

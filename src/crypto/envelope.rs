@@ -357,6 +357,7 @@ fn parse(stored: &[u8]) -> Option<Parsed<'_>> {
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
+    use crate::crypto::test_hex as hex;
     use chacha20poly1305::KeyInit;
 
     const VAULT: [u8; VAULT_ID_LEN] = [0x11; VAULT_ID_LEN];
@@ -374,14 +375,6 @@ mod tests {
             key: &KEY,
             expires_at: Some(1_700_000_000_000),
         }
-    }
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
     }
 
     fn is_integrity(result: Result<Zeroizing<Vec<u8>>>, expected: Integrity) -> bool {

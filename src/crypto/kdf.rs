@@ -345,15 +345,7 @@ fn argon2id(
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
-
-    /// Decodes a hex string (test vectors).
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::crypto::test_hex as hex;
 
     #[test]
     fn argon2id_matches_rfc_9106_section_5_3() {

@@ -20,3 +20,14 @@ pub use keyring::Keyring;
 pub use rotate::Progress;
 pub use sealer::Sealer;
 pub use vault::{EncryptedTransaction, EncryptedVault, LockedVault, SlotInfo, UnlockedKey};
+
+/// Decodes a hex string, ignoring white space (test vectors).
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "test vectors are literals")]
+pub(crate) fn test_hex(s: &str) -> Vec<u8> {
+    let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
