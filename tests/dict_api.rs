@@ -294,9 +294,10 @@ fn iter_works_while_another_thread_writes() -> TestResult {
     let vault = Arc::new(f.vault);
     vault.put_many((0..1_000u32).map(|i| (format!("a{i:04}"), i)))?;
     let done = Arc::new(AtomicBool::new(false));
+    let started = Arc::new(AtomicBool::new(false));
     let writer = {
         let vault = Arc::clone(&vault);
-        let done = Arc::clone(&done);
+        let (done, started) = (Arc::clone(&done), Arc::clone(&started));
         std::thread::spawn(move || -> vaults::Result<u32> {
             // Writes interleave with the rows being read ("a0001!") and
             // land after them ("b…"); bounded so the test always ends.
@@ -305,10 +306,16 @@ fn iter_works_while_another_thread_writes() -> TestResult {
                 vault.put(&format!("a{:04}!", n % 1_000), &n)?;
                 vault.put(&format!("b{n:05}"), &n)?;
                 n += 1;
+                started.store(true, Ordering::SeqCst);
             }
             Ok(n)
         })
     };
+    // On a loaded machine the writer may not be scheduled before a fast
+    // iteration ends: start reading only once it is writing.
+    while !started.load(Ordering::SeqCst) {
+        std::thread::yield_now();
+    }
     let mut seen = Vec::new();
     for item in vault.iter::<u32>() {
         let (name, _) = item?;
