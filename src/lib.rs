@@ -56,3 +56,14 @@ pub use store::{Iter, MAX_NAME_LEN, Store};
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// Every handle can be shared across threads (DESIGN: `Vault` is
+/// `Send + Sync`, and so is the encrypted one).
+#[cfg(test)]
+const _: () = {
+    const fn shareable<T: Send + Sync>() {}
+    shareable::<Vault>();
+    shareable::<EncryptedVault>();
+    shareable::<LockedVault>();
+    shareable::<Keyring>();
+};
