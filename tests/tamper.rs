@@ -265,6 +265,45 @@ fn an_extended_expiry_fails_and_is_never_served() -> TestResult {
     Ok(())
 }
 
+/// Regression: `put_keep_ttl` adopted the row's `expires_at` without
+/// authenticating it, and sealed the new value under it — so an attacker
+/// who extended an expiry in the file had the extension made genuine by the
+/// next `put_keep_ttl`.
+#[test]
+fn put_keep_ttl_does_not_adopt_a_tampered_expiry() -> TestResult {
+    let b = session_and_persistent();
+    let true_expiry = T0 + 3_600_000;
+    let extended = true_expiry + 30 * 86_400_000;
+    set_expires_at(&b, "session-XYZZY", Some(extended));
+
+    let vault = b.open()?;
+    expect_integrity(
+        vault.put_keep_ttl("session-XYZZY", "new-XYZZY"),
+        Integrity::Entry,
+    );
+    // Nothing was written: past the true expiry, no value is served.
+    b.clock.set(true_expiry + 1);
+    expect_integrity(vault.get::<String>("session-XYZZY"), Integrity::Entry);
+    // A put without KEEPTTL still replaces the entry (that is no extension).
+    vault.put("session-XYZZY", "fresh-XYZZY")?;
+    assert_eq!(
+        vault.get::<String>("session-XYZZY")?.as_deref(),
+        Some("fresh-XYZZY")
+    );
+    // An authentic expiry is still kept by put_keep_ttl.
+    vault.put_with_ttl("session-XYZZY", "v1-XYZZY", HOUR)?;
+    vault.put_keep_ttl("session-XYZZY", "v2-XYZZY")?;
+    assert_eq!(
+        vault.ttl("session-XYZZY")?,
+        Some(vaults::Ttl::Remaining(HOUR))
+    );
+    assert_eq!(
+        vault.get::<String>("session-XYZZY")?.as_deref(),
+        Some("v2-XYZZY")
+    );
+    Ok(())
+}
+
 #[test]
 fn an_expiry_shortened_into_the_past_only_deletes() -> TestResult {
     let b = session_and_persistent();
@@ -304,6 +343,10 @@ fn a_removed_expiry_fails() -> TestResult {
     expect_integrity(vault.get::<String>("session-XYZZY"), Integrity::Entry);
     expect_integrity(
         vault.expire("session-XYZZY", HOUR, ExpireIf::NoExpiry),
+        Integrity::Entry,
+    );
+    expect_integrity(
+        vault.put_keep_ttl("session-XYZZY", "new-XYZZY"),
         Integrity::Entry,
     );
     // Long after the true expiry: still no value.
