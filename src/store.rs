@@ -121,7 +121,8 @@ pub trait Store: Backend {
     /// ```
     ///
     /// # Errors
-    /// As [`put`](Store::put).
+    /// As [`put`](Store::put); [`Error::Integrity`] if the sealed value it
+    /// replaces fails to open (its expiry cannot be trusted then).
     fn put_keep_ttl<T: Serialize + ?Sized>(&self, name: &str, value: &T) -> Result<()> {
         check_name(name)?;
         write(self, name, &codec::encode(value)?, SetTtl::Keep)
@@ -809,11 +810,25 @@ fn write<S: Store + ?Sized>(store: &S, name: &str, plain: &[u8], ttl: SetTtl) ->
             })
         }
         SetTtl::Keep => store.with_rows(Mode::Write, |rows| {
-            let at = rows.expiry(&key)?.flatten();
+            let at = kept_expiry(env, rows, &key)?;
             let sealed = env.seal_value(&key, plain, at)?;
             rows.upsert(&key, sealed_name.as_deref(), at, &sealed)
         }),
     }
+}
+
+/// The expiry of the live row under `key`, for a write that keeps it. When
+/// the envelope binds the expiry, the old value is opened first: the
+/// `expires_at` column alone is not authenticated, and sealing the new value
+/// under it would make an expiry edited in the file genuine.
+fn kept_expiry<E: Envelope>(env: &E, rows: &Rows<'_>, key: &[u8]) -> Result<Option<i64>> {
+    if !E::BINDS_EXPIRY {
+        return Ok(rows.expiry(key)?.flatten());
+    }
+    let at = rows.get(key, |row| {
+        env.open_value(rows, &row, |_| Ok(row.expires_at))
+    })?;
+    Ok(at.flatten())
 }
 
 /// Reads the live value under `name` through `f`.

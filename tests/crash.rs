@@ -1,0 +1,318 @@
+//! Crash safety with real processes: a child process rotates the vault key
+//! (or changes the passphrase) and is killed with SIGKILL at a random moment;
+//! the vault must then open in exactly one valid state with every entry.
+//!
+//! The test re-runs its own binary as the child (`--exact <child test>`),
+//! with the role and the vault path in environment variables; without them
+//! the child tests return at once.
+//!
+//! Iterations per test: 20, or `VAULTS_CRASH_ITERATIONS` (e.g.
+//! `VAULTS_CRASH_ITERATIONS=500 cargo test --release --test crash -- --nocapture`).
+//! Each iteration works on a fresh copy of one vault, so the outcome is
+//! always "before" or "after" one operation. Run with `--nocapture` to see
+//! how many kills landed before and after the commit.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common_enc;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use common_enc::*;
+use vaults::{EncryptedVault, Error, KdfParams, Store};
+
+/// Environment variable naming the child's role (`rotate` or `passwd`).
+const ROLE_VAR: &str = "VAULTS_CRASH_ROLE";
+/// Environment variable carrying the vault path to the child.
+const VAULT_VAR: &str = "VAULTS_CRASH_VAULT";
+/// Environment variable raising the number of iterations.
+const ITERATIONS_VAR: &str = "VAULTS_CRASH_ITERATIONS";
+/// What a child prints (and flushes) right before the operation starts.
+const READY: &str = "CRASH-CHILD-READY";
+
+const PASS_A: &str = "crash passphrase A";
+const PASS_B: &str = "crash passphrase B";
+/// Entries of the vault a rotation re-encrypts.
+const ROTATION_ENTRIES: usize = 3000;
+/// Entries of the vault whose passphrase changes (none is re-encrypted: the
+/// check is that all are still there).
+const PASSWD_ENTRIES: usize = 500;
+
+fn iterations() -> usize {
+    std::env::var(ITERATIONS_VAR)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20)
+}
+
+/// The vault path given to a child in `role`, or `None` when this process
+/// is not one.
+fn child_vault(role: &str) -> Option<PathBuf> {
+    match std::env::var(ROLE_VAR) {
+        Ok(r) if r == role => std::env::var_os(VAULT_VAR).map(PathBuf::from),
+        _ => None,
+    }
+}
+
+/// Tells the parent the operation is about to start.
+fn announce() {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{READY}").unwrap();
+    out.flush().unwrap();
+}
+
+/// Child: rotates the key once (the parent kills it at some point).
+#[test]
+fn crash_child_rotate() {
+    let Some(path) = child_vault("rotate") else {
+        return;
+    };
+    let mut vault = EncryptedVault::open(&path, &pass(PASS_A)).unwrap();
+    let slot = vault.unlocked_slot();
+    announce();
+    vault.rotate(&[(slot, &pass(PASS_A))], |_| {}).unwrap();
+}
+
+/// Child: changes the passphrase A → B → A → … until killed (bounded, so a
+/// parent that fails to kill it does not leave it running).
+#[test]
+fn crash_child_change_passphrase() {
+    let Some(path) = child_vault("passwd") else {
+        return;
+    };
+    let vault = EncryptedVault::open(&path, &pass(PASS_A)).unwrap();
+    let slot = vault.unlocked_slot();
+    let (a, b) = (pass(PASS_A), pass(PASS_B));
+    announce();
+    for i in 0..1000 {
+        let next = if i % 2 == 0 { &b } else { &a };
+        vault.change_passphrase(slot, next, KdfParams::MIN).unwrap();
+    }
+}
+
+/// A child process, killed and reaped when dropped.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts this test binary as the child `test` in `role` on `path`, and
+/// waits until it announces the operation.
+fn spawn_ready(test: &str, role: &str, path: &Path) -> Child {
+    let exe = std::env::current_exe().unwrap();
+    let mut child = Child(
+        Command::new(exe)
+            .args(["--exact", test, "--nocapture", "--test-threads=1"])
+            .env(ROLE_VAR, role)
+            .env(VAULT_VAR, path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    for line in BufReader::new(stdout).lines() {
+        if line.unwrap().contains(READY) {
+            return child;
+        }
+    }
+    let mut stderr = String::new();
+    let _ = child.0.stderr.take().unwrap().read_to_string(&mut stderr);
+    panic!("the child ended before starting:\n{stderr}");
+}
+
+/// One thread running iterations, with its random generator (seeded from
+/// the OS, the seed printed).
+struct Worker {
+    rng: u64,
+}
+
+impl Worker {
+    fn new() -> Worker {
+        let mut seed = [0u8; 8];
+        getrandom::fill(&mut seed).unwrap();
+        let rng = u64::from_le_bytes(seed) | 1;
+        println!("kill delays seeded with {rng:#x}");
+        Worker { rng }
+    }
+
+    /// Sleeps a uniformly random whole number of ms in `0..=window`
+    /// (xorshift64).
+    fn sleep_below(&mut self, window: Duration) {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        let ms = self.rng % (window.as_millis() as u64 + 1);
+        std::thread::sleep(Duration::from_millis(ms));
+    }
+}
+
+/// Runs `iteration(i, worker)` for every `i` in `0..iterations()`, on
+/// `threads` threads: an iteration mostly waits (for its child, then for the
+/// kill), so several at a time keep both cores busy.
+fn run_iterations(threads: usize, iteration: impl Fn(usize, &mut Worker) + Sync) {
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                let mut worker = Worker::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= iterations() {
+                        break;
+                    }
+                    iteration(i, &mut worker);
+                }
+            });
+        }
+    });
+}
+
+/// The entries of a crash vault of `n` entries.
+fn expected(n: usize) -> BTreeMap<String, String> {
+    (0..n)
+        .map(|i| (format!("entry-{i:04}"), format!("value-{i:04}")))
+        .collect()
+}
+
+/// A closed vault of `n` expected entries, in `dir`.
+fn base_vault(dir: &Path, n: usize) -> PathBuf {
+    let path = dir.join("base.db");
+    let vault = EncryptedVault::create(&path, &pass(PASS_A), KdfParams::MIN).unwrap();
+    vault.put_many(expected(n)).unwrap();
+    vault.close().unwrap();
+    path
+}
+
+/// Asserts the file is sound for SQLite and holds exactly the `n` expected
+/// entries, opened with `passphrase`; returns the vault.
+fn check_whole(path: &Path, passphrase: &str, n: usize) -> EncryptedVault {
+    let conn = raw(path);
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    drop(conn);
+    let vault = EncryptedVault::open(path, &pass(passphrase)).unwrap();
+    let items: BTreeMap<String, String> = vault.items().unwrap().into_iter().collect();
+    assert!(items == expected(n), "entries lost or changed");
+    vault
+}
+
+/// A fresh copy of the base vault for one iteration.
+fn fresh_copy(base: &Path, dir: &Path, i: usize) -> PathBuf {
+    let path = dir.join(format!("iteration-{i}.db"));
+    std::fs::copy(base, &path).unwrap();
+    path
+}
+
+#[test]
+fn a_rotation_killed_at_any_point_leaves_one_whole_generation() {
+    if child_vault("rotate").is_some() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let base = base_vault(dir.path(), ROTATION_ENTRIES);
+    let (before, after, exited) = (
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+    );
+    // How long a whole rotation takes here: kills land anywhere up to it.
+    // Children run three at a time on two cores, slower than this probe, so
+    // the window is stretched by half for some kills to land after the end.
+    let probe = fresh_copy(&base, dir.path(), usize::MAX);
+    let mut vault = EncryptedVault::open(&probe, &pass(PASS_A)).unwrap();
+    let started = Instant::now();
+    vault.rotate(&[(1, &pass(PASS_A))], |_| {}).unwrap();
+    let window = started.elapsed() * 3 / 2;
+    drop(vault);
+
+    // Three at a time: each waits for its child, then verifies alone.
+    run_iterations(3, |i, worker| {
+        let path = fresh_copy(&base, dir.path(), i);
+        let mut child = spawn_ready("crash_child_rotate", "rotate", &path);
+        worker.sleep_below(window);
+        if child.0.try_wait().unwrap().is_some() {
+            exited.fetch_add(1, Ordering::Relaxed);
+        }
+        drop(child); // SIGKILL, then reaped
+
+        let vault = check_whole(&path, PASS_A, ROTATION_ENTRIES);
+        match vault.generation() {
+            1 => before.fetch_add(1, Ordering::Relaxed),
+            2 => after.fetch_add(1, Ordering::Relaxed),
+            g => panic!("generation {g} after one rotation"),
+        };
+        drop(vault);
+        std::fs::remove_file(&path).unwrap();
+    });
+    let (before, after, exited) = (before.into_inner(), after.into_inner(), exited.into_inner());
+    println!(
+        "rotation of {ROTATION_ENTRIES} entries, killed within {} ms: before commit {before}, \
+         after commit {after} (the child had already exited in {exited} of them)",
+        window.as_millis()
+    );
+    assert_eq!(before + after, iterations());
+}
+
+#[test]
+fn a_passphrase_change_killed_at_any_point_leaves_one_passphrase() {
+    if child_vault("passwd").is_some() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let base = base_vault(dir.path(), PASSWD_ENTRIES);
+
+    // How long one change takes here; kills land over the first few.
+    let probe = fresh_copy(&base, dir.path(), usize::MAX);
+    let vault = EncryptedVault::open(&probe, &pass(PASS_A)).unwrap();
+    let started = Instant::now();
+    vault
+        .change_passphrase(1, &pass(PASS_B), KdfParams::MIN)
+        .unwrap();
+    let window = 4 * started.elapsed();
+    drop(vault);
+
+    let (on_a, on_b) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    // One at a time: this test runs beside the rotation test, which takes
+    // longer.
+    run_iterations(1, |i, worker| {
+        let path = fresh_copy(&base, dir.path(), i);
+        let child = spawn_ready("crash_child_change_passphrase", "passwd", &path);
+        worker.sleep_below(window);
+        drop(child); // SIGKILL, then reaped
+
+        let a = EncryptedVault::open(&path, &pass(PASS_A));
+        let b = EncryptedVault::open(&path, &pass(PASS_B));
+        let (good, wrong) = match (a, b) {
+            (Ok(_), Err(e)) => {
+                on_a.fetch_add(1, Ordering::Relaxed);
+                (PASS_A, e)
+            }
+            (Err(e), Ok(_)) => {
+                on_b.fetch_add(1, Ordering::Relaxed);
+                (PASS_B, e)
+            }
+            (a, b) => panic!("exactly one passphrase must open: A {a:?}, B {b:?}"),
+        };
+        assert!(matches!(wrong, Error::WrongPassphrase), "{wrong:?}");
+        check_whole(&path, good, PASSWD_ENTRIES);
+        std::fs::remove_file(&path).unwrap();
+    });
+    let (on_a, on_b) = (on_a.into_inner(), on_b.into_inner());
+    println!(
+        "passphrase change killed within {} ms: A opens {on_a}, B opens {on_b}",
+        window.as_millis()
+    );
+    assert_eq!(on_a + on_b, iterations());
+}
