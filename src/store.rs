@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 use crate::clock::duration_ms;
 use crate::codec;
 use crate::expiry::{ExpireIf, Ttl};
-use crate::storage::{Backend, Envelope, Mode, RowRef, Rows, StoredKey, Transaction};
+use crate::storage::{Backend, Envelope, Mode, Resealed, RowRef, Rows, StoredKey, Transaction};
 use crate::{Error, Result};
 
 /// Longest entry name, in bytes of UTF-8.
@@ -306,7 +306,7 @@ pub trait Store: Backend {
             let Some((value, resealed)) = confirm(self.env(), rows, read)? else {
                 return Ok(None);
             };
-            rows.set_expiry(&key, Some(at), resealed.as_deref())?;
+            rows.set_expiry(&key, Some(at), resealed.as_ref())?;
             Ok(Some(value))
         })
     }
@@ -329,7 +329,7 @@ pub trait Store: Backend {
         check_name(name)?;
         let key = self.env().stored_key(name);
         self.with_rows(Mode::Read, |rows| {
-            let found = confirm(self.env(), rows, rows.expiry(&key)?)?;
+            let found = live_expiry(self.env(), rows, &key)?;
             Ok(found.map(|at| Ttl::at(at, rows.now())))
         })
     }
@@ -354,7 +354,7 @@ pub trait Store: Backend {
         check_name(name)?;
         let key = self.env().stored_key(name);
         self.with_rows(Mode::Write, |rows| {
-            let Some(current) = confirm(self.env(), rows, rows.expiry(&key)?)? else {
+            let Some(current) = live_expiry(self.env(), rows, &key)? else {
                 return Ok(false);
             };
             let at = rows.now().saturating_add(duration_ms(ttl));
@@ -387,13 +387,14 @@ pub trait Store: Backend {
     fn persist(&self, name: &str) -> Result<bool> {
         check_name(name)?;
         let key = self.env().stored_key(name);
-        self.with_rows(Mode::Write, |rows| match rows.expiry(&key)? {
-            Some(Some(_)) => {
-                set_expiry(self.env(), rows, &key, None)?;
-                Ok(true)
+        self.with_rows(Mode::Write, |rows| {
+            match live_expiry(self.env(), rows, &key)? {
+                Some(Some(_)) => {
+                    set_expiry(self.env(), rows, &key, None)?;
+                    Ok(true)
+                }
+                Some(None) | None => Ok(false),
             }
-            Some(None) => Ok(false),
-            None => confirm::<_, ()>(self.env(), rows, None).map(|_| false),
         })
     }
 
@@ -553,7 +554,7 @@ pub trait Store: Backend {
                 check_name(name)?;
                 let plain = codec::encode(&value)?;
                 let key = env.stored_key(name);
-                let sealed_name = env.seal_name(&key, name)?;
+                let sealed_name = env.seal_name(&key, name, None)?;
                 let sealed = env.seal_value(&key, &plain, None)?;
                 rows.upsert(&key, sealed_name.as_deref(), None, &sealed)?;
             }
@@ -653,7 +654,7 @@ pub trait Store: Backend {
             for name in names {
                 let name = name.as_ref();
                 check_name(name)?;
-                if confirm(env, rows, rows.expiry(&env.stored_key(name))?)?.is_none() {
+                if live_expiry(env, rows, &env.stored_key(name))?.is_none() {
                     return Ok(false);
                 }
             }
@@ -684,7 +685,7 @@ pub trait Store: Backend {
             if let Some(v) = rows.get(&key, |row| env.open_value(rows, &row, codec::decode))? {
                 return Ok(v);
             }
-            let sealed_name = env.seal_name(&key, name)?;
+            let sealed_name = env.seal_name(&key, name, None)?;
             let sealed = env.seal_value(&key, &plain, None)?;
             rows.upsert(&key, sealed_name.as_deref(), None, &sealed)?;
             Ok(default)
@@ -796,7 +797,6 @@ fn write<S: Store + ?Sized>(store: &S, name: &str, plain: &[u8], ttl: SetTtl) ->
     }
     let env = store.env();
     let key = env.stored_key(name);
-    let sealed_name = env.seal_name(&key, name)?;
     match ttl {
         SetTtl::Clear | SetTtl::After(_) => {
             let at = match ttl {
@@ -804,31 +804,37 @@ fn write<S: Store + ?Sized>(store: &S, name: &str, plain: &[u8], ttl: SetTtl) ->
                 _ => None,
             };
             // Sealed before the lock is taken: crypto never holds up other writers.
+            let sealed_name = env.seal_name(&key, name, at)?;
             let sealed = env.seal_value(&key, plain, at)?;
             store.with_rows(Mode::Single, |rows| {
                 rows.upsert(&key, sealed_name.as_deref(), at, &sealed)
             })
         }
+        // The kept expiry is read verified (the `expires_at` column alone is
+        // not authenticated, and sealing under it would make an expiry edited
+        // in the file genuine).
         SetTtl::Keep => store.with_rows(Mode::Write, |rows| {
-            let at = kept_expiry(env, rows, &key)?;
+            let at = rows.head(&key, |row| {
+                env.check_expiry(rows, &row)?;
+                Ok(row.expires_at)
+            })?;
+            let at = at.flatten();
+            let sealed_name = env.seal_name(&key, name, at)?;
             let sealed = env.seal_value(&key, plain, at)?;
             rows.upsert(&key, sealed_name.as_deref(), at, &sealed)
         }),
     }
 }
 
-/// The expiry of the live row under `key`, for a write that keeps it. When
-/// the envelope binds the expiry, the old value is opened first: the
-/// `expires_at` column alone is not authenticated, and sealing the new value
-/// under it would make an expiry edited in the file genuine.
-fn kept_expiry<E: Envelope>(env: &E, rows: &Rows<'_>, key: &[u8]) -> Result<Option<i64>> {
-    if !E::BINDS_EXPIRY {
-        return Ok(rows.expiry(key)?.flatten());
-    }
-    let at = rows.get(key, |row| {
-        env.open_value(rows, &row, |_| Ok(row.expires_at))
+/// The expiry of the live row under `key`, verified by the envelope: `None`
+/// when there is no live row (a miss confirmed under current keys),
+/// `Some(None)` when it never expires.
+fn live_expiry<E: Envelope>(env: &E, rows: &Rows<'_>, key: &[u8]) -> Result<Option<Option<i64>>> {
+    let found = rows.head(key, |row| {
+        env.check_expiry(rows, &row)?;
+        Ok(row.expires_at)
     })?;
-    Ok(at.flatten())
+    confirm(env, rows, found)
 }
 
 /// Reads the live value under `name` through `f`.
@@ -875,21 +881,25 @@ fn confirm<E: Envelope, T>(env: &E, rows: &Rows<'_>, found: Option<T>) -> Result
 }
 
 /// Opens a row's value through `f` and, when the envelope binds the expiry,
-/// seals it again for the new expiry `at`.
+/// seals its name and value again for the new expiry `at`.
 fn reseal<E: Envelope, R>(
     env: &E,
     rows: &Rows<'_>,
     row: &RowRef<'_>,
     at: Option<i64>,
     f: impl FnOnce(&[u8]) -> Result<R>,
-) -> Result<(R, Option<Vec<u8>>)> {
+) -> Result<(R, Option<Resealed>)> {
     env.open_value(rows, row, |plain| {
         let out = f(plain)?;
-        let resealed = match E::BINDS_EXPIRY {
-            true => Some(env.seal_value(row.key, plain, at)?.into_owned()),
-            false => None,
+        if !E::BINDS_EXPIRY {
+            return Ok((out, None));
+        }
+        let name = env.open_name(rows, row)?;
+        let resealed = Resealed {
+            name: env.seal_name(row.key, &name, at)?,
+            value: env.seal_value(row.key, plain, at)?.into_owned(),
         };
-        Ok((out, resealed))
+        Ok((out, Some(resealed)))
     })
 }
 
@@ -899,8 +909,8 @@ fn set_expiry<E: Envelope>(env: &E, rows: &Rows<'_>, key: &[u8], at: Option<i64>
     if !E::BINDS_EXPIRY {
         return rows.set_expiry(key, at, None);
     }
-    if let Some(((), value)) = rows.get(key, |row| reseal(env, rows, &row, at, |_| Ok(())))? {
-        rows.set_expiry(key, at, value.as_deref())?;
+    if let Some(((), resealed)) = rows.get(key, |row| reseal(env, rows, &row, at, |_| Ok(())))? {
+        rows.set_expiry(key, at, resealed.as_ref())?;
     }
     Ok(())
 }

@@ -246,13 +246,19 @@ fn an_extended_expiry_fails_and_is_never_served() -> TestResult {
     let name = "session-XYZZY";
     expect_integrity(vault.get::<String>(name), Integrity::Entry);
     expect_integrity(vault.get_ex::<String>(name, HOUR), Integrity::Entry);
-    expect_integrity(vault.expire(name, HOUR, ExpireIf::Always), Integrity::Entry);
-    expect_integrity(vault.persist(name), Integrity::Entry);
+    // Reads of the expiry alone open the sealed name, which binds it too.
+    expect_integrity(vault.expire(name, HOUR, ExpireIf::Always), Integrity::Name);
+    expect_integrity(vault.persist(name), Integrity::Name);
     expect_integrity(vault.pop::<String>(name), Integrity::Entry);
     expect_integrity(vault.get_or_insert(name, String::new()), Integrity::Entry);
-    // Past the true expiry, the entry must still never come back as a value.
+    // Past the true expiry, the entry must still never come back as a value,
+    // nor look alive to a read that only asks about it.
     b.clock.set(true_expiry + 1);
     expect_integrity(vault.get::<String>(name), Integrity::Entry);
+    expect_integrity(vault.contains(name), Integrity::Name);
+    expect_integrity(vault.ttl(name), Integrity::Name);
+    expect_integrity(vault.has_keys([name]), Integrity::Name);
+    expect_integrity(vault.keys(), Integrity::Name);
     assert_eq!(
         vault.get::<String>("persistent-XYZZY")?.as_deref(),
         Some("pers-value-XYZZY")
@@ -260,7 +266,7 @@ fn an_extended_expiry_fails_and_is_never_served() -> TestResult {
     let slot = vault.unlocked_slot();
     expect_integrity(
         vault.rotate(&[(slot, &pass(PASS))], |_| {}),
-        Integrity::Entry,
+        Integrity::Name,
     );
     Ok(())
 }
@@ -279,7 +285,7 @@ fn put_keep_ttl_does_not_adopt_a_tampered_expiry() -> TestResult {
     let vault = b.open()?;
     expect_integrity(
         vault.put_keep_ttl("session-XYZZY", "new-XYZZY"),
-        Integrity::Entry,
+        Integrity::Name,
     );
     // Nothing was written: past the true expiry, no value is served.
     b.clock.set(true_expiry + 1);
@@ -343,11 +349,11 @@ fn a_removed_expiry_fails() -> TestResult {
     expect_integrity(vault.get::<String>("session-XYZZY"), Integrity::Entry);
     expect_integrity(
         vault.expire("session-XYZZY", HOUR, ExpireIf::NoExpiry),
-        Integrity::Entry,
+        Integrity::Name,
     );
     expect_integrity(
         vault.put_keep_ttl("session-XYZZY", "new-XYZZY"),
-        Integrity::Entry,
+        Integrity::Name,
     );
     // Long after the true expiry: still no value.
     b.clock.set(T0 + 1_000 * 86_400_000);
@@ -361,7 +367,7 @@ fn an_expiry_added_to_a_persistent_entry_fails() -> TestResult {
     set_expires_at(&b, "persistent-XYZZY", Some(T0 + 3_600_000));
     let vault = b.open()?;
     expect_integrity(vault.get::<String>("persistent-XYZZY"), Integrity::Entry);
-    expect_integrity(vault.persist("persistent-XYZZY"), Integrity::Entry);
+    expect_integrity(vault.persist("persistent-XYZZY"), Integrity::Name);
     Ok(())
 }
 

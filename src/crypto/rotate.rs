@@ -129,7 +129,7 @@ impl EncryptedVault {
                     };
                     let name = self.env().open_name(rows, &view)?;
                     let key = new_sealer.stored_key(&name);
-                    let sealed_name = new_sealer.seal_name(&key, &name)?;
+                    let sealed_name = new_sealer.seal_name(&key, &name, row.expires_at)?;
                     let value = self.env().open_value(rows, &view, |plain| {
                         Ok(new_sealer
                             .seal_value(&key, plain, row.expires_at)?

@@ -74,15 +74,20 @@ impl Envelope for Sealer {
         StoredKey::Hash(self.keys.blind_index(name.as_bytes()))
     }
 
-    fn seal_name(&self, key: &[u8], name: &str) -> Result<Option<Vec<u8>>> {
-        let ad = self.ad(Domain::Name, key, None);
+    fn seal_name(
+        &self,
+        key: &[u8],
+        name: &str,
+        expires_at: Option<i64>,
+    ) -> Result<Option<Vec<u8>>> {
+        let ad = self.ad(Domain::Name, key, expires_at);
         envelope::seal(self.keys.name_cipher(), &ad, name.as_bytes()).map(Some)
     }
 
     fn open_name(&self, rows: &Rows<'_>, row: &RowRef<'_>) -> Result<String> {
         let sealed = row.name.ok_or(Error::Integrity(Integrity::Name))?;
         self.check_generation(rows, sealed, Integrity::Name)?;
-        let ad = self.ad(Domain::Name, row.key, None);
+        let ad = self.ad(Domain::Name, row.key, row.expires_at);
         let plain = envelope::open(self.keys.name_cipher(), &ad, sealed)?;
         String::from_utf8(plain.to_vec()).map_err(|_| Error::Integrity(Integrity::Name))
     }
@@ -107,6 +112,10 @@ impl Envelope for Sealer {
         let ad = self.ad(Domain::Value, row.key, row.expires_at);
         let plain = envelope::open(self.keys.value_cipher(), &ad, row.value)?;
         f(&plain)
+    }
+
+    fn check_expiry(&self, rows: &Rows<'_>, row: &RowRef<'_>) -> Result<()> {
+        self.open_name(rows, row).map(drop)
     }
 
     fn check_current(&self, rows: &Rows<'_>) -> Result<()> {

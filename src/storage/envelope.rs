@@ -38,8 +38,10 @@ pub trait Envelope: Send + Sync {
     /// The stored key for `name`.
     fn stored_key<'n>(&self, name: &'n str) -> StoredKey<'n>;
 
-    /// The `name` column for `name` stored under `key` (`None` for plain).
-    fn seal_name(&self, key: &[u8], name: &str) -> Result<Option<Vec<u8>>>;
+    /// The `name` column for `name` stored under `key` expiring at
+    /// `expires_at` (`None` for plain).
+    fn seal_name(&self, key: &[u8], name: &str, expires_at: Option<i64>)
+    -> Result<Option<Vec<u8>>>;
 
     /// The name of a stored row read through `rows`.
     fn open_name(&self, rows: &Rows<'_>, row: &RowRef<'_>) -> Result<String>;
@@ -60,6 +62,13 @@ pub trait Envelope: Send + Sync {
         f: impl FnOnce(&[u8]) -> Result<R>,
     ) -> Result<R>;
 
+    /// Checks that a row's `expires_at` column is genuine, for reads that
+    /// look at the expiry without opening the value (`ttl`, `contains`):
+    /// an encrypted vault opens the small sealed name, which binds it.
+    fn check_expiry(&self, _rows: &Rows<'_>, _row: &RowRef<'_>) -> Result<()> {
+        Ok(())
+    }
+
     /// Checks that this handle's keys still match the file. Called in every
     /// write transaction and after a lookup misses, since a miss cannot tell
     /// "absent" from "stored under another key".
@@ -79,7 +88,12 @@ impl Envelope for Plain {
         StoredKey::Name(name.as_bytes())
     }
 
-    fn seal_name(&self, _key: &[u8], _name: &str) -> Result<Option<Vec<u8>>> {
+    fn seal_name(
+        &self,
+        _key: &[u8],
+        _name: &str,
+        _expires_at: Option<i64>,
+    ) -> Result<Option<Vec<u8>>> {
         Ok(None)
     }
 

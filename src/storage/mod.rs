@@ -12,7 +12,7 @@ mod vault;
 pub use backend::{Backend, Mode};
 pub use dir::VaultDir;
 pub use envelope::{Envelope, StoredKey};
-pub use rows::{RowRef, Rows};
+pub use rows::{Resealed, RowRef, Rows};
 pub use schema::Durability;
 pub(crate) use schema::Init;
 pub use vault::{OpenOptions, Transaction, Vault};

@@ -21,6 +21,15 @@ pub struct RowRef<'r> {
     pub value: &'r [u8],
 }
 
+/// A row's name and value columns sealed again, for a new expiry.
+#[derive(Debug)]
+pub struct Resealed {
+    /// The new `name` column.
+    pub name: Option<Vec<u8>>,
+    /// The new `value` column.
+    pub value: Vec<u8>,
+}
+
 /// Row-level access on one connection at one instant.
 ///
 /// `now` is read once per operation (or transaction), so every statement of
@@ -68,14 +77,28 @@ impl<'c> Rows<'c> {
         }
     }
 
-    /// The expiry of the live row under `key`: `None` if there is none,
-    /// `Some(None)` if it never expires.
-    pub(crate) fn expiry(&self, key: &[u8]) -> Result<Option<Option<i64>>> {
+    /// Hands the head of the live row under `key` (name and expiry; the
+    /// value is left empty and never read) to `f`.
+    pub(crate) fn head<R>(
+        &self,
+        key: &[u8],
+        f: impl FnOnce(RowRef<'_>) -> Result<R>,
+    ) -> Result<Option<R>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT expires_at FROM entries \
+            "SELECT name, expires_at FROM entries \
              WHERE key = ?1 AND (expires_at IS NULL OR expires_at > ?2)",
         )?;
-        Ok(stmt.query_row((key, self.now), |r| r.get(0)).optional()?)
+        let mut rows = stmt.query((key, self.now))?;
+        match rows.next()? {
+            None => Ok(None),
+            Some(row) => f(RowRef {
+                key,
+                name: row.get_ref(0)?.as_blob_or_null()?,
+                expires_at: row.get(1)?,
+                value: &[],
+            })
+            .map(Some),
+        }
     }
 
     /// Inserts or replaces the row under `key`.
@@ -101,25 +124,26 @@ impl<'c> Rows<'c> {
         Ok(())
     }
 
-    /// Changes the expiry (and, when given, the value) of the row under `key`.
+    /// Changes the expiry of the row under `key` and, when given, its name
+    /// and value columns (sealed again for the new expiry).
     pub(crate) fn set_expiry(
         &self,
         key: &[u8],
         expires_at: Option<i64>,
-        value: Option<&[u8]>,
+        resealed: Option<&Resealed>,
     ) -> Result<()> {
-        match value {
+        match resealed {
             None => {
                 let mut stmt = self
                     .conn
                     .prepare_cached("UPDATE entries SET expires_at = ?2 WHERE key = ?1")?;
                 stmt.execute((key, expires_at))?;
             }
-            Some(v) => {
+            Some(r) => {
                 let mut stmt = self.conn.prepare_cached(
-                    "UPDATE entries SET expires_at = ?2, value = ?3 WHERE key = ?1",
+                    "UPDATE entries SET expires_at = ?2, name = ?3, value = ?4 WHERE key = ?1",
                 )?;
-                stmt.execute((key, expires_at, v))?;
+                stmt.execute((key, expires_at, r.name.as_deref(), r.value.as_slice()))?;
             }
         }
         Ok(())
