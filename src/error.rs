@@ -125,8 +125,9 @@ pub enum Error {
     /// The disk or the database's size limit is full.
     #[error("the vault cannot grow: disk or size limit full")]
     Full,
-    /// The file or its folder is read-only.
-    #[error("the vault is read-only")]
+    /// The file, one of SQLite's companion files (`-wal`, `-shm`, which keep
+    /// the mode the file had when they were made) or the folder is read-only.
+    #[error("the vault is read-only (its file, its -wal or -shm file, or its folder)")]
     ReadOnly,
     /// A stored value does not decode as the requested type.
     #[error("stored value does not decode as the requested type: {reason}")]

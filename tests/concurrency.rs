@@ -1,4 +1,6 @@
-//! Sharing a vault: threads on one `Arc<Vault>`, and two processes on one file.
+//! Sharing a vault: threads on one `Arc<Vault>`, two processes on one file,
+//! and four processes doing 1,000 writes and read-modify-writes each on one
+//! plain or encrypted vault, checked against the model of what they did.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -8,7 +10,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use common::{Fixture, TestResult, check_child, run_child};
-use vaults::{Durability, Store, Vault};
+use vaults::{Durability, EncryptedVault, Error, KdfParams, OpenOptions, Passphrase, Store, Vault};
 
 const THREADS: usize = 8;
 
@@ -283,5 +285,192 @@ fn racing_opens_and_closes_of_a_closed_vault_all_succeed() -> TestResult {
         assert!(ids.iter().all(|i| *i == id), "round {round}");
     }
     assert_eq!(Vault::open_existing(&path)?.len()?, THREADS as u64);
+    Ok(())
+}
+
+/// Processes of the four-process suite.
+const PROCESSES: usize = 4;
+/// Operations per process: half puts of its own entries, half increments of
+/// a shared and an own counter in one read-modify-write transaction.
+const OPS: usize = 1_000;
+const ENV_KIND: &str = "VAULTS_TEST_RACE_KIND";
+const RACE_PASSPHRASE: &str = "four processes, one vault";
+
+/// Runs `op` until it stops failing with [`Error::Busy`]; counts the retries.
+/// Any other error fails the run.
+fn retry_busy<T>(busy: &mut u64, mut op: impl FnMut() -> vaults::Result<T>) -> vaults::Result<T> {
+    loop {
+        match op() {
+            Err(Error::Busy) => *busy += 1,
+            other => return other,
+        }
+    }
+}
+
+/// The operations of process `id` on `store`; returns how often a lock was
+/// busy.
+fn race_ops<S: Store>(store: &S, id: usize) -> vaults::Result<u64> {
+    let mut busy = 0;
+    for i in 0..OPS {
+        if i % 2 == 0 {
+            retry_busy(&mut busy, || {
+                store.put(&format!("p{id}/{i:04}"), &(id * OPS + i))
+            })?;
+        } else {
+            retry_busy(&mut busy, || {
+                store.transaction(|tx| {
+                    let shared = tx.get::<u64>("counter")?.unwrap_or(0);
+                    tx.put("counter", &(shared + 1))?;
+                    let own = format!("count/{id}");
+                    let mine = tx.get::<u64>(&own)?.unwrap_or(0);
+                    tx.put(&own, &(mine + 1))
+                })
+            })?;
+        }
+    }
+    Ok(busy)
+}
+
+/// A short busy timeout, so that contention surfaces as [`Error::Busy`] (and
+/// is retried) instead of being waited out inside SQLite.
+fn race_options() -> OpenOptions {
+    Vault::options()
+        .durability(Durability::Normal)
+        .busy_timeout(Duration::from_millis(20))
+}
+
+/// Child half of the four-process suite: opens the vault, says so with a
+/// file, waits for the start file, runs its operations and prints its busy
+/// count.
+#[test]
+fn four_processes_child() -> TestResult {
+    let (Some(path), Ok(id), Ok(kind)) = (
+        std::env::var_os(ENV_PATH),
+        std::env::var(ENV_ID),
+        std::env::var(ENV_KIND),
+    ) else {
+        return Ok(());
+    };
+    let path = Path::new(&path);
+    let id: usize = id.parse()?;
+    let dir = path.parent().ok_or("no folder")?;
+    let options = race_options();
+    let run = |ready: &dyn Fn()| -> vaults::Result<u64> {
+        match kind.as_str() {
+            "encrypted" => {
+                let pass = Passphrase::new(RACE_PASSPHRASE)?;
+                let vault = retry_busy(&mut 0, || {
+                    vaults::LockedVault::open_with(&options, path)?.unlock(&pass)
+                })?;
+                ready();
+                race_ops(&vault, id)
+            }
+            _ => {
+                let vault = retry_busy(&mut 0, || options.open(path))?;
+                ready();
+                race_ops(&vault, id)
+            }
+        }
+    };
+    let ready = || {
+        std::fs::write(dir.join(format!("ready-{id}")), b"").unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !dir.join("go").exists() {
+            assert!(Instant::now() < deadline, "never told to start");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    };
+    let busy = run(&ready)?;
+    println!("\nBUSY {busy}");
+    Ok(())
+}
+
+/// Starts the four processes on `path` and checks the final state against
+/// the model of their operations; returns the final vault's items.
+fn four_processes_on(path: &Path, kind: &str) -> TestResult<Vec<(String, u64)>> {
+    let dir = path.parent().ok_or("no folder")?.to_owned();
+    let children: Vec<_> = (0..PROCESSES)
+        .map(|id| {
+            let path = path.to_str().unwrap().to_owned();
+            let kind = kind.to_owned();
+            std::thread::spawn(move || {
+                run_child(
+                    "four_processes_child",
+                    &[
+                        (ENV_PATH, &path),
+                        (ENV_ID, &id.to_string()),
+                        (ENV_KIND, &kind),
+                    ],
+                    None,
+                )
+                .map_err(|e| e.to_string())
+            })
+        })
+        .collect();
+    // Start them together, once all have opened the vault.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while (0..PROCESSES).any(|id| !dir.join(format!("ready-{id}")).exists()) {
+        assert!(Instant::now() < deadline, "the children never got ready");
+        assert!(
+            !children.iter().all(|c| c.is_finished()),
+            "the children ended"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::fs::write(dir.join("go"), b"")?;
+    let mut busy = 0u64;
+    for child in children {
+        let out = child.join().unwrap()?;
+        check_child(&out)?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let line = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("BUSY "))
+            .ok_or("no busy count")?;
+        busy += line.split(' ').next().ok_or("no count")?.parse::<u64>()?;
+    }
+    println!("{kind}: {PROCESSES} processes x {OPS} operations, {busy} busy locks retried");
+
+    let options = race_options();
+    let items: Vec<(String, u64)> = match kind {
+        "encrypted" => vaults::LockedVault::open_with(&options, path)?
+            .unlock(&Passphrase::new(RACE_PASSPHRASE)?)?
+            .items()?,
+        _ => options.open(path)?.items()?,
+    };
+    let mut model = std::collections::BTreeMap::new();
+    model.insert("counter".to_owned(), (PROCESSES * OPS / 2) as u64);
+    for id in 0..PROCESSES {
+        model.insert(format!("count/{id}"), (OPS / 2) as u64);
+        for i in (0..OPS).step_by(2) {
+            model.insert(format!("p{id}/{i:04}"), (id * OPS + i) as u64);
+        }
+    }
+    let found: std::collections::BTreeMap<String, u64> = items.iter().cloned().collect();
+    assert_eq!(found.len(), model.len(), "entries lost or extra");
+    assert_eq!(
+        found.get("counter"),
+        model.get("counter"),
+        "a lost update on the shared counter"
+    );
+    assert!(found == model, "the final state differs from the model");
+    Ok(items)
+}
+
+#[test]
+fn four_processes_write_and_increment_a_plain_vault() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("race.db");
+    Vault::open(&path)?.close()?;
+    four_processes_on(&path, "plain")?;
+    Ok(())
+}
+
+#[test]
+fn four_processes_write_and_increment_an_encrypted_vault() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("race.db");
+    EncryptedVault::create(&path, &Passphrase::new(RACE_PASSPHRASE)?, KdfParams::MIN)?.close()?;
+    four_processes_on(&path, "encrypted")?;
     Ok(())
 }
