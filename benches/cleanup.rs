@@ -10,6 +10,9 @@
 //!
 //! Compared, on copies of the same file:
 //! - `vault_cleanup_expired`: the library;
+//! - `locked_vault_cleanup_expired`: the library on an encrypted vault with
+//!   the same entries, without its key (its rows are larger: sealed names
+//!   and padded, sealed values);
 //! - `raw_indexed_delete`: raw rusqlite running the same `DELETE … WHERE
 //!   expires_at <= ?` with the same pragmas (the limit of this design);
 //! - `raw_full_scan_decode`: a scan that reads and decodes every row to find
@@ -28,7 +31,9 @@ use std::time::Duration;
 
 use divan::Bencher;
 use tempfile::TempDir;
-use vaults::{ManualClock, Store, Vault};
+use vaults::{
+    EncryptedVault, KdfParams, LockedVault, ManualClock, OpenOptions, Passphrase, Store, Vault,
+};
 
 /// Rows in each vault. Divan only measures when run with `--bench` (as
 /// `cargo bench` does); otherwise it runs each bench once as a test, and a
@@ -118,31 +123,49 @@ const CASES: [Case; 4] = [
     },
 ];
 
-/// The template vault of `case`, built on first use.
-fn template(case: Case) -> PathBuf {
-    static BUILT: Mutex<BTreeMap<Case, PathBuf>> = Mutex::new(BTreeMap::new());
+/// The template vault of `case` (plain or encrypted), built on first use.
+fn template(case: Case, encrypted: bool) -> PathBuf {
+    static BUILT: Mutex<BTreeMap<(Case, bool), PathBuf>> = Mutex::new(BTreeMap::new());
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
     built
-        .entry(case)
+        .entry((case, encrypted))
         .or_insert_with(|| {
             let layout = if case.clustered {
                 "clustered"
             } else {
                 "scattered"
             };
-            let path = template_dir().join(format!("expired-{}-{layout}.db", case.percent));
-            build(&path, case).unwrap_or_else(|e| fail("cannot build a template", e));
+            let kind = if encrypted { "encrypted" } else { "plain" };
+            let path = template_dir().join(format!("expired-{}-{layout}-{kind}.db", case.percent));
+            build(&path, case, encrypted).unwrap_or_else(|e| fail("cannot build a template", e));
             path
         })
         .clone()
 }
 
-/// Writes the vault in one transaction: the rows of `case` expire in one
-/// second; of the others, half never expire and half live for a day, so the
-/// expiry index holds live rows too.
-fn build(path: &Path, case: Case) -> vaults::Result<()> {
-    let clock = ManualClock::new(BUILT_AT);
-    let vault = Vault::options().clock(clock).open(path)?;
+const PASSPHRASE: &str = "cleanup bench";
+
+/// Writes the vault: the rows of `case` expire in one second; of the
+/// others, half never expire and half live for a day, so the expiry index
+/// holds live rows too.
+fn build(path: &Path, case: Case, encrypted: bool) -> vaults::Result<()> {
+    let options = OpenOptions::new().clock(ManualClock::new(BUILT_AT));
+    if encrypted {
+        let pass = Passphrase::new(PASSPHRASE)?;
+        let vault = EncryptedVault::create_with(&options, Some(path), &pass, KdfParams::MIN)?;
+        fill(&vault, case)?;
+        vault.close()
+    } else {
+        let vault = options.open(path)?;
+        fill(&vault, case)?;
+        // Closing checkpoints the WAL into the file, so a copy of the file
+        // alone is the whole vault.
+        vault.close()
+    }
+}
+
+/// Writes the rows of `case` in one transaction.
+fn fill<S: Store>(vault: &S, case: Case) -> vaults::Result<()> {
     let n = rows();
     vault.transaction(|tx| {
         for i in 0..n {
@@ -160,17 +183,14 @@ fn build(path: &Path, case: Case) -> vaults::Result<()> {
             }
         }
         Ok(())
-    })?;
-    // Closing checkpoints the WAL into the file, so a copy of the file alone
-    // is the whole vault.
-    vault.close()
+    })
 }
 
-/// A fresh copy of the template, in its own folder.
-fn copy_of(case: Case) -> (TempDir, PathBuf) {
+/// A fresh copy of the plain or encrypted template, in its own folder.
+fn copy_of(case: Case, encrypted: bool) -> (TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| fail("tempdir", e));
     let path = dir.path().join("copy.db");
-    std::fs::copy(template(case), &path).unwrap_or_else(|e| fail("copy", e));
+    std::fs::copy(template(case, encrypted), &path).unwrap_or_else(|e| fail("copy", e));
     (dir, path)
 }
 
@@ -179,12 +199,32 @@ fn vault_cleanup_expired(bencher: Bencher, case: Case) {
     let expected = case.expired();
     bencher
         .with_inputs(|| {
-            let (dir, path) = copy_of(case);
+            let (dir, path) = copy_of(case, false);
             let vault = Vault::options()
                 .clock(ManualClock::new(CLEANUP_AT))
                 .create(false)
                 .open(&path)
                 .unwrap_or_else(|e| fail("open", e));
+            (dir, vault)
+        })
+        .bench_local_refs(|(_, vault)| {
+            let n = vault
+                .cleanup_expired()
+                .unwrap_or_else(|e| fail("cleanup", e));
+            assert_eq!(n, expected);
+        });
+}
+
+#[divan::bench(args = CASES, sample_count = 5, sample_size = 1)]
+fn locked_vault_cleanup_expired(bencher: Bencher, case: Case) {
+    let expected = case.expired();
+    bencher
+        .with_inputs(|| {
+            let (dir, path) = copy_of(case, true);
+            let options = OpenOptions::new()
+                .clock(ManualClock::new(CLEANUP_AT))
+                .create(false);
+            let vault = LockedVault::open_with(&options, &path).unwrap_or_else(|e| fail("open", e));
             (dir, vault)
         })
         .bench_local_refs(|(_, vault)| {
@@ -210,7 +250,7 @@ fn raw_indexed_delete(bencher: Bencher, case: Case) {
     let expected = case.expired();
     bencher
         .with_inputs(|| {
-            let (dir, path) = copy_of(case);
+            let (dir, path) = copy_of(case, false);
             (dir, raw(&path))
         })
         .bench_local_refs(|(_, conn)| {
@@ -226,7 +266,7 @@ fn raw_full_scan_decode(bencher: Bencher, case: Case) {
     let expected = case.expired();
     bencher
         .with_inputs(|| {
-            let (dir, path) = copy_of(case);
+            let (dir, path) = copy_of(case, false);
             (dir, raw(&path))
         })
         .bench_local_refs(|(_, conn)| {
@@ -260,10 +300,11 @@ fn full_scan_delete(conn: &mut rusqlite::Connection) -> Result<u64, Box<dyn std:
 }
 
 fn main() {
-    // Build both templates before any timing, so the first sample is not
+    // Build every template before any timing, so the first sample is not
     // charged for it.
     for case in CASES {
-        template(case);
+        template(case, false);
+        template(case, true);
     }
     divan::main();
     let _ = std::fs::remove_dir_all(template_dir());

@@ -830,11 +830,36 @@ fn write<S: Store + ?Sized>(store: &S, name: &str, plain: &[u8], ttl: SetTtl) ->
 /// when there is no live row (a miss confirmed under current keys),
 /// `Some(None)` when it never expires.
 fn live_expiry<E: Envelope>(env: &E, rows: &Rows<'_>, key: &[u8]) -> Result<Option<Option<i64>>> {
-    let found = rows.head(key, |row| {
+    lookup(env, rows, key, false, |row| {
         env.check_expiry(rows, &row)?;
         Ok(row.expires_at)
-    })?;
-    confirm(env, rows, found)
+    })
+}
+
+/// Hands the live row under `key` (with its value, or only its head) to `f`;
+/// a miss is confirmed under current keys, as [`confirm`] does, by the same
+/// statement when the envelope names the record that tells.
+fn lookup<E: Envelope, R>(
+    env: &E,
+    rows: &Rows<'_>,
+    key: &[u8],
+    values: bool,
+    f: impl FnOnce(RowRef<'_>) -> Result<R>,
+) -> Result<Option<R>> {
+    let Some(record) = E::CURRENT_RECORD else {
+        let found = match values {
+            true => rows.get(key, f)?,
+            false => rows.head(key, f)?,
+        };
+        return confirm(env, rows, found);
+    };
+    match rows.get_or_meta(key, record, values, f)? {
+        Ok(found) => Ok(Some(found)),
+        Err(value) => {
+            env.check_current_record(value.as_deref())?;
+            Ok(None)
+        }
+    }
 }
 
 /// Reads the live value under `name` through `f`.
@@ -847,11 +872,7 @@ fn read<S: Store + ?Sized, R>(
     let env = store.env();
     let key = env.stored_key(name);
     store.with_rows(Mode::Read, |rows| {
-        confirm(
-            env,
-            rows,
-            rows.get(&key, |row| env.open_value(rows, &row, f))?,
-        )
+        lookup(env, rows, &key, true, |row| env.open_value(rows, &row, f))
     })
 }
 

@@ -114,31 +114,36 @@ fn the_application_subscriber_receives_events_without_secrets() -> TestResult {
 #[test]
 fn a_vault_file_others_can_read_is_reported() -> TestResult {
     use std::os::unix::fs::PermissionsExt;
-    let f = Fixture::new()?;
-    f.vault.put(NAME, VALUE)?;
-    let path = f.path.clone();
-    let _dir = f.dir;
-    f.vault.close()?;
-    let warnings = |mode: u32| -> TestResult<Vec<String>> {
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))?;
-        let capture = Capture::default();
-        tracing::subscriber::with_default(capture.clone(), || vaults::Vault::open(&path))?
-            .close()?;
-        Ok(capture
-            .lines()
-            .into_iter()
-            .filter(|l| l.starts_with("WARN"))
-            .collect())
-    };
-    for mode in [0o644, 0o640, 0o606] {
-        let lines = warnings(mode)?;
-        assert!(
-            lines.iter().any(|l| l.contains("accessible to other users")
-                && l.contains(&format!("mode={mode:o}"))),
-            "mode {mode:o}: {lines:#?}"
-        );
-        assert!(!lines.iter().any(|l| l.contains("secret-")), "{lines:#?}");
-    }
-    assert_eq!(warnings(0o600)?, Vec::<String>::new());
-    Ok(())
+    // Every event of this test fires under a subscriber: tracing caches a
+    // callsite that first fires with none as never wanted, which would hide
+    // it from the other test of this file, running at the same time.
+    tracing::subscriber::with_default(Capture::default(), || -> TestResult {
+        let f = Fixture::new()?;
+        f.vault.put(NAME, VALUE)?;
+        let path = f.path.clone();
+        let _dir = f.dir;
+        f.vault.close()?;
+        let warnings = |mode: u32| -> TestResult<Vec<String>> {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))?;
+            let capture = Capture::default();
+            tracing::subscriber::with_default(capture.clone(), || vaults::Vault::open(&path))?
+                .close()?;
+            Ok(capture
+                .lines()
+                .into_iter()
+                .filter(|l| l.starts_with("WARN"))
+                .collect())
+        };
+        for mode in [0o644, 0o640, 0o606] {
+            let lines = warnings(mode)?;
+            assert!(
+                lines.iter().any(|l| l.contains("accessible to other users")
+                    && l.contains(&format!("mode={mode:o}"))),
+                "mode {mode:o}: {lines:#?}"
+            );
+            assert!(!lines.iter().any(|l| l.contains("secret-")), "{lines:#?}");
+        }
+        assert_eq!(warnings(0o600)?, Vec::<String>::new());
+        Ok(())
+    })
 }

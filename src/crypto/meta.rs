@@ -21,7 +21,7 @@ use crate::{Error, Integrity, Result};
 pub(crate) const CRYPTO_VERSION: u16 = 1;
 
 const META_CRYPTO: &str = "crypto";
-const META_GENERATION: &str = "generation";
+pub(crate) const META_GENERATION: &str = "generation";
 const META_MAC: &str = "mac";
 const SLOT_PREFIX: &str = "slot.";
 const MAC_LABEL: &[u8] = b"vaults.meta";
@@ -200,13 +200,9 @@ impl Meta {
     }
 }
 
-/// Reads the current key generation alone (the cheap check a handle makes to
-/// learn whether another one rotated the key).
-pub(crate) fn read_generation(rows: &Rows<'_>) -> Result<u32> {
-    parse_generation(rows.meta_get(META_GENERATION)?.as_deref())
-}
-
-fn parse_generation(bytes: Option<&[u8]>) -> Result<u32> {
+/// Parses the current key generation record (read alone, it is the cheap
+/// check a handle makes to learn whether another one rotated the key).
+pub(crate) fn parse_generation(bytes: Option<&[u8]>) -> Result<u32> {
     let bytes = bytes.ok_or_else(tampered)?;
     Ok(u32::from_be_bytes(
         bytes.try_into().map_err(|_| tampered())?,

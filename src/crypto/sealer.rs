@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::envelope::{self, Ad, Domain};
 use super::keys::{SubKeys, VAULT_ID_LEN};
-use super::meta::read_generation;
+use super::meta::{META_GENERATION, parse_generation};
 use crate::storage::{Envelope, RowRef, Rows, StoredKey};
 use crate::{Error, Integrity, Result};
 
@@ -119,7 +119,13 @@ impl Envelope for Sealer {
     }
 
     fn check_current(&self, rows: &Rows<'_>) -> Result<()> {
-        if read_generation(rows)? == self.generation {
+        self.check_current_record(rows.meta_get(META_GENERATION)?.as_deref())
+    }
+
+    const CURRENT_RECORD: Option<&'static str> = Some(META_GENERATION);
+
+    fn check_current_record(&self, value: Option<&[u8]>) -> Result<()> {
+        if parse_generation(value)? == self.generation {
             Ok(())
         } else {
             Err(Error::KeyRotated)

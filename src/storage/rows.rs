@@ -6,7 +6,7 @@
 
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::Result;
+use crate::{Error, Result};
 
 /// One borrowed row, handed to a callback so values are read without a copy.
 #[derive(Debug, Clone, Copy)]
@@ -99,6 +99,53 @@ impl<'c> Rows<'c> {
             })
             .map(Some),
         }
+    }
+
+    /// Reads the live row under `key` and hands it to `f` (`Ok`), or, when
+    /// there is none, returns the meta record `record` (`Err`), read by the
+    /// same statement: a miss and the record that confirms it come from one
+    /// snapshot, for the price of one lookup. With `values == false` the
+    /// value is left empty and its pages are never read, as in [`head`](Rows::head).
+    pub(crate) fn get_or_meta<R>(
+        &self,
+        key: &[u8],
+        record: &str,
+        values: bool,
+        f: impl FnOnce(RowRef<'_>) -> Result<R>,
+    ) -> Result<std::result::Result<R, Option<Vec<u8>>>> {
+        // The meta subquery sits in a CASE, so SQLite runs it on a miss only.
+        let sql = match values {
+            true => {
+                "SELECT e.key, e.name, e.expires_at, e.value, \
+                 CASE WHEN e.key IS NULL THEN (SELECT value FROM meta WHERE name = ?3) END \
+                 FROM (SELECT 1) LEFT JOIN entries e \
+                 ON e.key = ?1 AND (e.expires_at IS NULL OR e.expires_at > ?2)"
+            }
+            false => {
+                "SELECT e.key, e.name, e.expires_at, NULL, \
+                 CASE WHEN e.key IS NULL THEN (SELECT value FROM meta WHERE name = ?3) END \
+                 FROM (SELECT 1) LEFT JOIN entries e \
+                 ON e.key = ?1 AND (e.expires_at IS NULL OR e.expires_at > ?2)"
+            }
+        };
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let mut rows = stmt.query((key, self.now, record))?;
+        let row = rows.next()?.ok_or(Error::Corrupt {
+            detail: "a lookup returned no row",
+        })?;
+        if row.get_ref(0)?.as_blob_or_null()?.is_none() {
+            return Ok(Err(row.get(4)?));
+        }
+        let r = RowRef {
+            key,
+            name: row.get_ref(1)?.as_blob_or_null()?,
+            expires_at: row.get(2)?,
+            value: match values {
+                true => row.get_ref(3)?.as_blob()?,
+                false => &[],
+            },
+        };
+        f(r).map(Ok)
     }
 
     /// Inserts or replaces the row under `key`.
