@@ -444,7 +444,7 @@ pub trait Store: Backend {
     fn keys(&self) -> Result<Vec<String>> {
         let mut names = self.with_rows(Mode::Read, |rows| {
             let mut names = Vec::new();
-            rows.scan(None, None, false, |row| {
+            scan_live::<Self::Env>(rows, false, |row| {
                 names.push(self.env().open_name(rows, &row)?);
                 Ok(())
             })?;
@@ -488,7 +488,7 @@ pub trait Store: Backend {
     fn items<T: DeserializeOwned>(&self) -> Result<Vec<(String, T)>> {
         let mut items = self.with_rows(Mode::Read, |rows| {
             let mut items = Vec::new();
-            rows.scan(None, None, true, |row| {
+            scan_live::<Self::Env>(rows, true, |row| {
                 let name = self.env().open_name(rows, &row)?;
                 let value = self.env().open_value(rows, &row, codec::decode)?;
                 items.push((name, value));
@@ -529,7 +529,8 @@ pub trait Store: Backend {
         }
     }
 
-    /// Stores every `(name, value)` in one transaction: all or none.
+    /// Stores every `(name, value)` in one transaction: all or none. Of two
+    /// values for one name, the later wins.
     ///
     /// ```
     /// # use vaults::{Store, Vault};
@@ -541,25 +542,47 @@ pub trait Store: Backend {
     ///
     /// # Errors
     /// As [`put`](Store::put); nothing is stored on error.
+    #[doc(alias = "update")]
     fn put_many<N, V, I>(&self, items: I) -> Result<()>
     where
         I: IntoIterator<Item = (N, V)>,
         N: AsRef<str>,
         V: Serialize,
     {
-        let env = self.env();
-        self.with_rows(Mode::Write, |rows| {
-            for (name, value) in items {
-                let name = name.as_ref();
-                check_name(name)?;
-                let plain = codec::encode(&value)?;
-                let key = env.stored_key(name);
-                let sealed_name = env.seal_name(&key, name, None)?;
-                let sealed = env.seal_value(&key, &plain, None)?;
-                rows.upsert(&key, sealed_name.as_deref(), None, &sealed)?;
-            }
-            Ok(())
-        })
+        put_all(
+            self,
+            items
+                .into_iter()
+                .map(|(name, value)| Ok((name, codec::encode(&value)?))),
+        )
+    }
+
+    /// Stores every `(name, bytes)` as they are, in one transaction: all or
+    /// none. Of two values for one name, the later wins.
+    ///
+    /// ```
+    /// # use vaults::{Store, Vault};
+    /// let vault = Vault::open_in_memory()?;
+    /// vault.put_many_bytes([("a", b"1"), ("b", b"2")])?;
+    /// assert_eq!(&vault.get_bytes("b")?.unwrap()[..], b"2");
+    /// # Ok::<(), vaults::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`put_bytes`](Store::put_bytes); nothing is stored on error.
+    fn put_many_bytes<N, B, I>(&self, items: I) -> Result<()>
+    where
+        I: IntoIterator<Item = (N, B)>,
+        N: AsRef<str>,
+        B: AsRef<[u8]>,
+    {
+        put_all(
+            self,
+            items.into_iter().map(|(name, bytes)| {
+                codec::check_len(bytes.as_ref().len())?;
+                Ok((name, bytes))
+            }),
+        )
     }
 
     /// The values under each of `names`, in the same order (`None` where
@@ -790,6 +813,45 @@ pub trait Store: Backend {
     }
 }
 
+/// Rows sealed, sorted and written per step of a bulk put.
+const BULK_STEP: usize = 4096;
+
+/// The shared body of the bulk puts: in one write transaction, steps of
+/// [`BULK_STEP`] items are sealed, sorted by stored key and written. In key
+/// order, the inserts walk the key index once per step instead of landing on
+/// a random page each (the keys of an encrypted vault are hashes); the sort
+/// is stable, so of two values for one name the later still wins.
+fn put_all<S, N, B>(store: &S, items: impl Iterator<Item = Result<(N, B)>>) -> Result<()>
+where
+    S: Store + ?Sized,
+    N: AsRef<str>,
+    B: AsRef<[u8]>,
+{
+    let env = store.env();
+    store.with_rows(Mode::Write, |rows| {
+        let mut items = items.peekable();
+        let mut step = Vec::with_capacity(BULK_STEP);
+        while items.peek().is_some() {
+            step.clear();
+            for item in items.by_ref().take(BULK_STEP) {
+                let (name, plain) = item?;
+                let name = name.as_ref();
+                check_name(name)?;
+                let key = env.stored_key(name);
+                let sealed_name = env.seal_name(&key, name, None)?;
+                let sealed =
+                    Zeroizing::new(env.seal_value(&key, plain.as_ref(), None)?.into_owned());
+                step.push((key.to_vec(), sealed_name, sealed));
+            }
+            step.sort_by(|a, b| a.0.cmp(&b.0));
+            for (key, name, value) in &step {
+                rows.upsert(key, name.as_deref(), None, value)?;
+            }
+        }
+        Ok(())
+    })
+}
+
 /// The shared body of every write of one value.
 fn write<S: Store + ?Sized>(store: &S, name: &str, plain: &[u8], ttl: SetTtl) -> Result<()> {
     if matches!(ttl, SetTtl::After(d) if d.is_zero()) {
@@ -834,6 +896,21 @@ fn live_expiry<E: Envelope>(env: &E, rows: &Rows<'_>, key: &[u8]) -> Result<Opti
         env.check_expiry(rows, &row)?;
         Ok(row.expires_at)
     })
+}
+
+/// Hands every live row to `f`, for a listing sorted afterwards: in key
+/// order where keys sort as names (the sort is then a pass over sorted
+/// names), else in table order, which reads pages in sequence instead of
+/// jumping from the index to the table at every row.
+fn scan_live<E: Envelope>(
+    rows: &Rows<'_>,
+    values: bool,
+    f: impl FnMut(RowRef<'_>) -> Result<()>,
+) -> Result<()> {
+    match E::KEYS_SORT_AS_NAMES {
+        true => rows.scan(None, None, values, f).map(drop),
+        false => rows.scan_all(values, f),
+    }
 }
 
 /// Hands the live row under `key` (with its value, or only its head) to `f`;

@@ -367,6 +367,31 @@ fn put_many_stores_all_or_nothing() -> TestResult {
 }
 
 #[test]
+fn bulk_puts_keep_the_last_value_of_a_repeated_name() -> TestResult {
+    // Rows are sorted by key in steps of 4,096 before they are written.
+    let f = Fixture::new()?;
+    let v = &f.vault;
+    v.put_many((0..10_000u32).rev().map(|i| (format!("k{}", i % 6_000), i)))?;
+    assert_eq!(v.len()?, 6_000);
+    // In reverse: the later value of a name is the smaller number.
+    for j in [0u32, 1, 3_999, 4_000, 4_095, 4_096, 5_999] {
+        assert_eq!(v.get::<u32>(&format!("k{j}"))?, Some(j), "k{j}");
+    }
+    v.put_many_bytes([("raw", &b"first"[..]), ("other", b"x"), ("raw", b"second")])?;
+    assert_eq!(
+        v.get_bytes("raw")?.as_deref().map(|b| &b[..]),
+        Some(&b"second"[..])
+    );
+    let big = vec![0u8; 64 * 1024 * 1024 + 1];
+    let err = v
+        .put_many_bytes([("ok", &b"small"[..]), ("big", &big)])
+        .unwrap_err();
+    assert!(matches!(err, Error::ValueTooLarge { .. }), "{err:?}");
+    assert!(!v.contains("ok")?, "put_many_bytes is all or nothing");
+    Ok(())
+}
+
+#[test]
 fn get_many_keeps_the_order_asked() -> TestResult {
     let f = Fixture::new()?;
     let v = &f.vault;

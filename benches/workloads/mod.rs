@@ -109,10 +109,12 @@ const SQL_DELETE: &str = "DELETE FROM entries WHERE key = ?1 RETURNING name, exp
 /// `cleanup_expired`'s statement.
 pub const SQL_CLEANUP: &str = "DELETE FROM entries WHERE expires_at <= ?1";
 
-/// A raw connection with the vault's pragmas.
+/// A raw connection with the vault's pragmas (`src/storage/schema.rs`).
 pub fn raw_connection(path: &Path, durability: Durability) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(5))?;
+    conn.pragma_update(None, "trusted_schema", false)?;
+    conn.pragma_update(None, "cell_size_check", true)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     let sync = match durability {
         Durability::Normal => "NORMAL",
@@ -205,9 +207,7 @@ impl Target {
 
     /// Stores every item in one transaction.
     pub fn bulk_put(&self, items: &[(String, Vec<u8>)]) -> Result<()> {
-        fn each<S: Store>(s: &S, items: &[(String, Vec<u8>)]) -> vaults::Result<()> {
-            s.transaction(|tx| items.iter().try_for_each(|(n, v)| tx.put_bytes(n, v)))
-        }
+        let pairs = || items.iter().map(|(n, v)| (n, v));
         match self {
             Target::Raw(conn) => {
                 let tx =
@@ -221,8 +221,8 @@ impl Target {
                 }
                 tx.commit()?;
             }
-            Target::Plain(v) => each(v, items)?,
-            Target::Encrypted(v) => each(v, items)?,
+            Target::Plain(v) => v.put_many_bytes(pairs())?,
+            Target::Encrypted(v) => v.put_many_bytes(pairs())?,
         }
         Ok(())
     }

@@ -69,6 +69,7 @@ impl Sealer {
 
 impl Envelope for Sealer {
     const BINDS_EXPIRY: bool = true;
+    const KEYS_SORT_AS_NAMES: bool = false;
 
     fn stored_key<'n>(&self, name: &'n str) -> StoredKey<'n> {
         StoredKey::Hash(self.keys.blind_index(name.as_bytes()))

@@ -35,6 +35,11 @@ pub trait Envelope: Send + Sync {
     /// sealing the value again.
     const BINDS_EXPIRY: bool;
 
+    /// Whether stored keys sort as names do (a plain vault's keys are the
+    /// names), so that a scan in key order lists names sorted. When they do
+    /// not, listings read the table in its own order and sort the names.
+    const KEYS_SORT_AS_NAMES: bool;
+
     /// The stored key for `name`.
     fn stored_key<'n>(&self, name: &'n str) -> StoredKey<'n>;
 
@@ -95,6 +100,7 @@ pub struct Plain;
 
 impl Envelope for Plain {
     const BINDS_EXPIRY: bool = false;
+    const KEYS_SORT_AS_NAMES: bool = true;
 
     fn stored_key<'n>(&self, name: &'n str) -> StoredKey<'n> {
         StoredKey::Name(name.as_bytes())

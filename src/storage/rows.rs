@@ -42,6 +42,20 @@ pub struct Rows<'c> {
 
 const ALIVE: &str = "(expires_at IS NULL OR expires_at > ?2)";
 
+/// The row a scan selected as `key, name, expires_at[, value]` from column
+/// `first` on (the value left empty unless `values`).
+fn scanned<'r>(row: &'r rusqlite::Row<'_>, first: usize, values: bool) -> Result<RowRef<'r>> {
+    Ok(RowRef {
+        key: row.get_ref(first)?.as_blob()?,
+        name: row.get_ref(first + 1)?.as_blob_or_null()?,
+        expires_at: row.get(first + 2)?,
+        value: match values {
+            true => row.get_ref(first + 3)?.as_blob()?,
+            false => &[],
+        },
+    })
+}
+
 impl<'c> Rows<'c> {
     pub(crate) fn new(conn: &'c Connection, now: i64) -> Self {
         Self { conn, now }
@@ -113,19 +127,20 @@ impl<'c> Rows<'c> {
         values: bool,
         f: impl FnOnce(RowRef<'_>) -> Result<R>,
     ) -> Result<std::result::Result<R, Option<Vec<u8>>>> {
-        // The meta subquery sits in a CASE, so SQLite runs it on a miss only.
+        // The entry's row comes first when there is one, and the statement is
+        // stepped once: the meta record after the UNION ALL is read on a
+        // miss only. (A `LEFT JOIN` from a one-row table would do the same
+        // in one row, but SQLite re-prepares such a statement at every run.)
         let sql = match values {
             true => {
-                "SELECT e.key, e.name, e.expires_at, e.value, \
-                 CASE WHEN e.key IS NULL THEN (SELECT value FROM meta WHERE name = ?3) END \
-                 FROM (SELECT 1) LEFT JOIN entries e \
-                 ON e.key = ?1 AND (e.expires_at IS NULL OR e.expires_at > ?2)"
+                "SELECT key, name, expires_at, value, NULL FROM entries \
+                 WHERE key = ?1 AND (expires_at IS NULL OR expires_at > ?2) \
+                 UNION ALL SELECT NULL, NULL, NULL, NULL, (SELECT value FROM meta WHERE name = ?3)"
             }
             false => {
-                "SELECT e.key, e.name, e.expires_at, NULL, \
-                 CASE WHEN e.key IS NULL THEN (SELECT value FROM meta WHERE name = ?3) END \
-                 FROM (SELECT 1) LEFT JOIN entries e \
-                 ON e.key = ?1 AND (e.expires_at IS NULL OR e.expires_at > ?2)"
+                "SELECT key, name, expires_at, NULL, NULL FROM entries \
+                 WHERE key = ?1 AND (expires_at IS NULL OR expires_at > ?2) \
+                 UNION ALL SELECT NULL, NULL, NULL, NULL, (SELECT value FROM meta WHERE name = ?3)"
             }
         };
         let mut stmt = self.conn.prepare_cached(sql)?;
@@ -268,20 +283,36 @@ impl<'c> Rows<'c> {
         let mut rows = stmt.query((after.unwrap_or(&[]), self.now, limit))?;
         let mut seen = 0;
         while let Some(row) = rows.next()? {
-            let r = RowRef {
-                key: row.get_ref(0)?.as_blob()?,
-                name: row.get_ref(1)?.as_blob_or_null()?,
-                expires_at: row.get(2)?,
-                value: if values {
-                    row.get_ref(3)?.as_blob()?
-                } else {
-                    &[]
-                },
-            };
-            f(r)?;
+            f(scanned(row, 0, values)?)?;
             seen += 1;
         }
         Ok(seen)
+    }
+
+    /// Hands every live row to `f` in table order (the order of insertion),
+    /// which reads the table's pages one after another. With
+    /// `values == false` the value is empty and its pages are never read.
+    pub(crate) fn scan_all(
+        &self,
+        values: bool,
+        mut f: impl FnMut(RowRef<'_>) -> Result<()>,
+    ) -> Result<()> {
+        let sql = match values {
+            true => {
+                "SELECT key, name, expires_at, value FROM entries \
+                 WHERE expires_at IS NULL OR expires_at > ?1"
+            }
+            false => {
+                "SELECT key, name, expires_at FROM entries \
+                 WHERE expires_at IS NULL OR expires_at > ?1"
+            }
+        };
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let mut rows = stmt.query([self.now])?;
+        while let Some(row) = rows.next()? {
+            f(scanned(row, 0, values)?)?;
+        }
+        Ok(())
     }
 
     /// Hands up to `limit` rows, alive or not, with rowids after `after`, in
@@ -299,13 +330,7 @@ impl<'c> Rows<'c> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut rows = stmt.query((after, limit))?;
         while let Some(row) = rows.next()? {
-            let r = RowRef {
-                key: row.get_ref(1)?.as_blob()?,
-                name: row.get_ref(2)?.as_blob_or_null()?,
-                expires_at: row.get(3)?,
-                value: row.get_ref(4)?.as_blob()?,
-            };
-            f(row.get(0)?, r)?;
+            f(row.get(0)?, scanned(row, 1, true)?)?;
         }
         Ok(())
     }
