@@ -37,7 +37,7 @@ use workloads::{
 /// Lookups per repetition of a point-get workload.
 const GETS: usize = 20_000;
 /// Durable single puts per repetition (each waits for the disk).
-const DURABLE_PUTS: usize = 100;
+const DURABLE_PUTS: usize = 300;
 /// `NORMAL` single puts per repetition.
 const NORMAL_PUTS: usize = 2_000;
 /// Entries of one bulk put.

@@ -177,7 +177,9 @@ pub trait Store: Backend {
     /// [`Error::Decode`] if the stored value is not a `T`;
     /// [`Error::Integrity`] if a sealed value fails to open.
     fn get<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>> {
-        read(self, name, codec::decode)
+        read(self, name, |env, rows, row| {
+            env.open_value(rows, row, codec::decode)
+        })
     }
 
     /// The raw bytes under `name` (as stored by [`put_bytes`](Store::put_bytes),
@@ -194,7 +196,7 @@ pub trait Store: Backend {
     /// # Errors
     /// [`Error::Integrity`] if a sealed value fails to open.
     fn get_bytes(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>> {
-        read(self, name, |b| Ok(Zeroizing::new(b.to_vec())))
+        read(self, name, |env, rows, row| env.open_value_owned(rows, row))
     }
 
     /// Whether a live entry is stored under `name`.
@@ -939,17 +941,17 @@ fn lookup<E: Envelope, R>(
     }
 }
 
-/// Reads the live value under `name` through `f`.
+/// Reads the live row under `name` and opens it with `f`.
 fn read<S: Store + ?Sized, R>(
     store: &S,
     name: &str,
-    f: impl FnOnce(&[u8]) -> Result<R>,
+    f: impl FnOnce(&S::Env, &Rows<'_>, &RowRef<'_>) -> Result<R>,
 ) -> Result<Option<R>> {
     check_name(name)?;
     let env = store.env();
     let key = env.stored_key(name);
     store.with_rows(Mode::Read, |rows| {
-        lookup(env, rows, &key, true, |row| env.open_value(rows, &row, f))
+        lookup(env, rows, &key, true, |row| f(env, rows, &row))
     })
 }
 

@@ -6,6 +6,8 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
+use zeroize::Zeroizing;
+
 use super::envelope::{self, Ad, Domain};
 use super::keys::{SubKeys, VAULT_ID_LEN};
 use super::meta::{META_GENERATION, parse_generation};
@@ -109,10 +111,14 @@ impl Envelope for Sealer {
         row: &RowRef<'_>,
         f: impl FnOnce(&[u8]) -> Result<R>,
     ) -> Result<R> {
+        f(&self.open_value_owned(rows, row)?)
+    }
+
+    /// The buffer the plaintext was opened into: no second copy to wipe.
+    fn open_value_owned(&self, rows: &Rows<'_>, row: &RowRef<'_>) -> Result<Zeroizing<Vec<u8>>> {
         self.check_generation(rows, row.value, Integrity::Entry)?;
         let ad = self.ad(Domain::Value, row.key, row.expires_at);
-        let plain = envelope::open(self.keys.value_cipher(), &ad, row.value)?;
-        f(&plain)
+        envelope::open(self.keys.value_cipher(), &ad, row.value)
     }
 
     fn check_expiry(&self, rows: &Rows<'_>, row: &RowRef<'_>) -> Result<()> {

@@ -7,6 +7,8 @@
 use std::borrow::Cow;
 use std::ops::Deref;
 
+use zeroize::Zeroizing;
+
 use super::rows::{RowRef, Rows};
 use crate::{Error, Result};
 
@@ -66,6 +68,12 @@ pub trait Envelope: Send + Sync {
         row: &RowRef<'_>,
         f: impl FnOnce(&[u8]) -> Result<R>,
     ) -> Result<R>;
+
+    /// Opens the value of a row read through `rows` into a buffer of its own,
+    /// wiped on drop.
+    fn open_value_owned(&self, rows: &Rows<'_>, row: &RowRef<'_>) -> Result<Zeroizing<Vec<u8>>> {
+        self.open_value(rows, row, |plain| Ok(Zeroizing::new(plain.to_vec())))
+    }
 
     /// Checks that a row's `expires_at` column is genuine, for reads that
     /// look at the expiry without opening the value (`ttl`, `contains`):
