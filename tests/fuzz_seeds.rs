@@ -8,7 +8,9 @@
 //!
 //! The seeds are real structures (vault files, key slot records, CBOR values,
 //! `.env` files, export documents), so the fuzzer starts past the first checks.
-//! The non-ignored test checks that the committed seeds are there.
+//! The structured targets (`envelope`, `meta`, `ops`) take `arbitrary` input:
+//! their seeds are corpora the fuzzer found, minimised with `cargo fuzz cmin`.
+//! The non-ignored test checks that every target has seeds.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
@@ -111,7 +113,15 @@ fn write_fuzz_seeds() {
 
 #[test]
 fn committed_seeds_are_present() {
-    for target in ["vault_file", "slot", "cbor", "cli_input"] {
+    for target in [
+        "vault_file",
+        "slot",
+        "cbor",
+        "cli_input",
+        "envelope",
+        "meta",
+        "ops",
+    ] {
         let n = std::fs::read_dir(seeds_dir(target))
             .map(|d| d.count())
             .unwrap_or(0);
