@@ -29,6 +29,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+#[path = "workloads/mod.rs"]
+mod workloads;
+
 use divan::Bencher;
 use tempfile::TempDir;
 use vaults::{
@@ -237,12 +240,7 @@ fn locked_vault_cleanup_expired(bencher: Bencher, case: Case) {
 
 /// A raw connection with the vault's pragmas.
 fn raw(path: &Path) -> rusqlite::Connection {
-    let conn = rusqlite::Connection::open(path).unwrap_or_else(|e| fail("open", e));
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;",
-    )
-    .unwrap_or_else(|e| fail("pragmas", e));
-    conn
+    workloads::raw_connection(path, vaults::Durability::Full).unwrap_or_else(|e| fail("open", e))
 }
 
 #[divan::bench(args = CASES, sample_count = 5, sample_size = 1)]
@@ -255,7 +253,7 @@ fn raw_indexed_delete(bencher: Bencher, case: Case) {
         })
         .bench_local_refs(|(_, conn)| {
             let n = conn
-                .execute("DELETE FROM entries WHERE expires_at <= ?1", [CLEANUP_AT])
+                .execute(workloads::SQL_CLEANUP, [CLEANUP_AT])
                 .unwrap_or_else(|e| fail("delete", e));
             assert_eq!(n as u64, expected);
         });
@@ -270,33 +268,10 @@ fn raw_full_scan_decode(bencher: Bencher, case: Case) {
             (dir, raw(&path))
         })
         .bench_local_refs(|(_, conn)| {
-            let n = full_scan_delete(conn).unwrap_or_else(|e| fail("scan", e));
-            assert_eq!(n, expected);
+            let n =
+                workloads::full_scan_delete(conn, CLEANUP_AT).unwrap_or_else(|e| fail("scan", e));
+            assert_eq!(n as u64, expected);
         });
-}
-
-/// Reads and decodes every row, then deletes the expired ones by rowid.
-fn full_scan_delete(conn: &mut rusqlite::Connection) -> Result<u64, Box<dyn std::error::Error>> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let mut expired = Vec::new();
-    {
-        let mut stmt = tx.prepare("SELECT rowid, expires_at, value FROM entries")?;
-        let mut rows = stmt.query([])?;
-        while let Some(row) = rows.next()? {
-            let value: ciborium::Value = ciborium::from_reader(row.get_ref(2)?.as_blob()?)?;
-            let expires_at: Option<i64> = row.get(1)?;
-            if expires_at.is_some_and(|at| at <= CLEANUP_AT) {
-                expired.push(row.get::<_, i64>(0)?);
-            }
-            divan::black_box(value);
-        }
-        let mut delete = tx.prepare("DELETE FROM entries WHERE rowid = ?1")?;
-        for rowid in &expired {
-            delete.execute([rowid])?;
-        }
-    }
-    tx.commit()?;
-    Ok(expired.len() as u64)
 }
 
 fn main() {

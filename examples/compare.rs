@@ -338,31 +338,6 @@ fn copy_of(template: &Path, dir: &Path) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// Reads and decodes every row to find the expired ones, then deletes them
-/// (what a store without an expiry index has to do).
-fn full_scan_delete(conn: &mut rusqlite::Connection) -> Result<usize> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let mut expired = Vec::new();
-    {
-        let mut stmt = tx.prepare("SELECT rowid, expires_at, value FROM entries")?;
-        let mut rows = stmt.query([])?;
-        while let Some(row) = rows.next()? {
-            let value: ciborium::Value = ciborium::from_reader(row.get_ref(2)?.as_blob()?)?;
-            let expires_at: Option<i64> = row.get(1)?;
-            if expires_at.is_some_and(|at| at <= CLEANUP_AT) {
-                expired.push(row.get::<_, i64>(0)?);
-            }
-            std::hint::black_box(value);
-        }
-        let mut delete = tx.prepare("DELETE FROM entries WHERE rowid = ?1")?;
-        for rowid in &expired {
-            delete.execute([rowid])?;
-        }
-    }
-    tx.commit()?;
-    Ok(expired.len())
-}
-
 fn cleanup(s: &Settings, dir: &Path) -> Result<Cleanup> {
     let rows = s.n(CLEANUP_ROWS);
     let expired = rows.div_ceil(CLEANUP_EXPIRED_EVERY);
@@ -396,7 +371,7 @@ fn cleanup(s: &Settings, dir: &Path) -> Result<Cleanup> {
                 }
                 _ => {
                     let mut conn = workloads::raw_connection(&path, Durability::Full)?;
-                    timed(|| full_scan_delete(&mut conn))?
+                    timed(|| workloads::full_scan_delete(&mut conn, CLEANUP_AT))?
                 }
             };
             assert_eq!(n, expired, "cleanup deleted the wrong number of rows");

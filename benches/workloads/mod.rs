@@ -269,6 +269,32 @@ impl Target {
     }
 }
 
+/// Reads and decodes every row to find those expired at `now`, then deletes
+/// them by rowid: what a store without an expiry index has to do (the
+/// Python module's approach). Returns how many it deleted.
+pub fn full_scan_delete(conn: &mut Connection, now: i64) -> Result<usize> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut expired = Vec::new();
+    {
+        let mut stmt = tx.prepare("SELECT rowid, expires_at, value FROM entries")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let value: ciborium::Value = ciborium::from_reader(row.get_ref(2)?.as_blob()?)?;
+            let expires_at: Option<i64> = row.get(1)?;
+            if expires_at.is_some_and(|at| at <= now) {
+                expired.push(row.get::<_, i64>(0)?);
+            }
+            std::hint::black_box(value);
+        }
+        let mut delete = tx.prepare("DELETE FROM entries WHERE rowid = ?1")?;
+        for rowid in &expired {
+            delete.execute([rowid])?;
+        }
+    }
+    tx.commit()?;
+    Ok(expired.len())
+}
+
 /// Runs `f` and returns how long it took.
 pub fn timed<T>(f: impl FnOnce() -> Result<T>) -> Result<(Duration, T)> {
     let start = std::time::Instant::now();
