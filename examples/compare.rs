@@ -173,38 +173,36 @@ fn point_workloads(s: &Settings, dir: &Path, size: usize) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
 
     let gets = s.n(GETS);
-    let rates = interleaved(s.reps, gets, |way, rep| {
-        let order = random_order(gets, entries, rep as u64 + 1);
-        let names: Vec<String> = order.iter().map(|&i| name(i)).collect();
-        let store = stores.of(way);
-        Ok(timed(|| {
-            for n in &names {
-                assert!(store.get(n)?.is_some(), "a stored entry was missing");
-            }
-            Ok(())
-        })?
-        .0)
-    })?;
+    let rates = point_gets(
+        s.reps,
+        gets,
+        &stores,
+        |rep| {
+            random_order(gets, entries, rep as u64 + 1)
+                .into_iter()
+                .map(name)
+                .collect()
+        },
+        true,
+    )?;
     rows.push(Row {
         workload: label("point get (hit)"),
         rates,
         targets: [Some(0.9), (size == 100).then_some(0.7)],
     });
 
-    let rates = interleaved(s.reps, gets, |way, rep| {
-        let names: Vec<String> = random_order(gets, entries, rep as u64 + 7)
-            .into_iter()
-            .map(missing_name)
-            .collect();
-        let store = stores.of(way);
-        Ok(timed(|| {
-            for n in &names {
-                assert!(store.get(n)?.is_none(), "an absent entry was found");
-            }
-            Ok(())
-        })?
-        .0)
-    })?;
+    let rates = point_gets(
+        s.reps,
+        gets,
+        &stores,
+        |rep| {
+            random_order(gets, entries, rep as u64 + 7)
+                .into_iter()
+                .map(missing_name)
+                .collect()
+        },
+        false,
+    )?;
     rows.push(Row {
         workload: label("point get (miss)"),
         rates,
@@ -264,6 +262,32 @@ fn point_workloads(s: &Settings, dir: &Path, size: usize) -> Result<Vec<Row>> {
         targets: [None, (size == 100).then_some(0.25)],
     });
     Ok(rows)
+}
+
+/// `ops` lookups each way, of the names `names(rep)` gives, all found
+/// (`hits`) or none.
+fn point_gets(
+    reps: usize,
+    ops: usize,
+    stores: &Stores,
+    names: impl Fn(usize) -> Vec<String>,
+    hits: bool,
+) -> Result<[f64; 3]> {
+    interleaved(reps, ops, |way, rep| {
+        let names = names(rep);
+        let store = stores.of(way);
+        let (time, ()) = timed(|| {
+            for n in &names {
+                assert_eq!(
+                    store.get(n)?.is_some(),
+                    hits,
+                    "a lookup found the wrong thing"
+                );
+            }
+            Ok(())
+        })?;
+        Ok(time)
+    })
 }
 
 fn size_label(size: usize) -> String {
@@ -464,26 +488,23 @@ fn peak_child(path: &Path, kind: &str) -> Result<()> {
     let options = OpenOptions::new()
         .create(false)
         .clock(ManualClock::new(BUILT_AT));
-    let names = match kind {
-        "encrypted" => {
-            let v =
-                LockedVault::open_with(&options, path)?.unlock(&Passphrase::new(PASSPHRASE)?)?;
-            reset_peak()?;
-            let before = proc_status("VmRSS")?;
-            let n = v.keys()?.len();
-            (n, before)
-        }
-        _ => {
-            let v = options.open(path)?;
-            reset_peak()?;
-            let before = proc_status("VmRSS")?;
-            let n = v.keys()?.len();
-            (n, before)
-        }
+    let (names, before) = match kind {
+        "encrypted" => list_from_here(
+            &LockedVault::open_with(&options, path)?.unlock(&Passphrase::new(PASSPHRASE)?)?,
+        )?,
+        _ => list_from_here(&options.open(path)?)?,
     };
     let peak = proc_status("VmHWM")?;
-    println!("PEAK {} {}", names.0, peak.saturating_sub(names.1));
+    println!("PEAK {names} {}", peak.saturating_sub(before));
     Ok(())
+}
+
+/// Resets the peak-RSS mark, lists every name; returns how many, and the
+/// RSS just before the listing.
+fn list_from_here<S: Store>(vault: &S) -> Result<(usize, u64)> {
+    reset_peak()?;
+    let before = proc_status("VmRSS")?;
+    Ok((vault.keys()?.len(), before))
 }
 
 /// Resets the kernel's peak-RSS mark of this process to its current RSS.

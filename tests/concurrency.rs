@@ -355,39 +355,35 @@ fn four_processes_child() -> TestResult {
     let id: usize = id.parse()?;
     let dir = path.parent().ok_or("no folder")?;
     let options = race_options();
-    let run = |ready: &dyn Fn()| -> vaults::Result<u64> {
-        match kind.as_str() {
-            "encrypted" => {
-                let pass = Passphrase::new(RACE_PASSPHRASE)?;
-                let vault = retry_busy(&mut 0, || {
-                    vaults::LockedVault::open_with(&options, path)?.unlock(&pass)
-                })?;
-                ready();
-                race_ops(&vault, id)
-            }
-            _ => {
-                let vault = retry_busy(&mut 0, || options.open(path))?;
-                ready();
-                race_ops(&vault, id)
-            }
+    let busy = match kind.as_str() {
+        "encrypted" => {
+            let pass = Passphrase::new(RACE_PASSPHRASE)?;
+            let vault = retry_busy(&mut 0, || {
+                vaults::LockedVault::open_with(&options, path)?.unlock(&pass)
+            })?;
+            ready_then_race(&vault, dir, id)?
         }
+        _ => ready_then_race(&retry_busy(&mut 0, || options.open(path))?, dir, id)?,
     };
-    let ready = || {
-        std::fs::write(dir.join(format!("ready-{id}")), b"").unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !dir.join("go").exists() {
-            assert!(Instant::now() < deadline, "never told to start");
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    };
-    let busy = run(&ready)?;
     println!("\nBUSY {busy}");
     Ok(())
 }
 
+/// Says the vault is open (a file in `dir`), waits for the start file, then
+/// runs process `id`'s operations; returns how often a lock was busy.
+fn ready_then_race<S: Store>(vault: &S, dir: &Path, id: usize) -> TestResult<u64> {
+    std::fs::write(dir.join(format!("ready-{id}")), b"")?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !dir.join("go").exists() {
+        assert!(Instant::now() < deadline, "never told to start");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Ok(race_ops(vault, id)?)
+}
+
 /// Starts the four processes on `path` and checks the final state against
-/// the model of their operations; returns the final vault's items.
-fn four_processes_on(path: &Path, kind: &str) -> TestResult<Vec<(String, u64)>> {
+/// the model of their operations.
+fn four_processes_on(path: &Path, kind: &str) -> TestResult {
     let dir = path.parent().ok_or("no folder")?.to_owned();
     let children: Vec<_> = (0..PROCESSES)
         .map(|id| {
@@ -446,7 +442,7 @@ fn four_processes_on(path: &Path, kind: &str) -> TestResult<Vec<(String, u64)>> 
             model.insert(format!("p{id}/{i:04}"), (id * OPS + i) as u64);
         }
     }
-    let found: std::collections::BTreeMap<String, u64> = items.iter().cloned().collect();
+    let found: std::collections::BTreeMap<String, u64> = items.into_iter().collect();
     assert_eq!(found.len(), model.len(), "entries lost or extra");
     assert_eq!(
         found.get("counter"),
@@ -454,7 +450,7 @@ fn four_processes_on(path: &Path, kind: &str) -> TestResult<Vec<(String, u64)>> 
         "a lost update on the shared counter"
     );
     assert!(found == model, "the final state differs from the model");
-    Ok(items)
+    Ok(())
 }
 
 #[test]
@@ -462,8 +458,7 @@ fn four_processes_write_and_increment_a_plain_vault() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("race.db");
     Vault::open(&path)?.close()?;
-    four_processes_on(&path, "plain")?;
-    Ok(())
+    four_processes_on(&path, "plain")
 }
 
 #[test]
@@ -471,6 +466,5 @@ fn four_processes_write_and_increment_an_encrypted_vault() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("race.db");
     EncryptedVault::create(&path, &Passphrase::new(RACE_PASSPHRASE)?, KdfParams::MIN)?.close()?;
-    four_processes_on(&path, "encrypted")?;
-    Ok(())
+    four_processes_on(&path, "encrypted")
 }
