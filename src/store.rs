@@ -916,8 +916,7 @@ fn scan_live<E: Envelope>(
 }
 
 /// Hands the live row under `key` (with its value, or only its head) to `f`;
-/// a miss is confirmed under current keys, as [`confirm`] does, by the same
-/// statement when the envelope names the record that tells.
+/// a miss is confirmed under current keys, as [`confirm`] does.
 fn lookup<E: Envelope, R>(
     env: &E,
     rows: &Rows<'_>,
@@ -925,20 +924,11 @@ fn lookup<E: Envelope, R>(
     values: bool,
     f: impl FnOnce(RowRef<'_>) -> Result<R>,
 ) -> Result<Option<R>> {
-    let Some(record) = E::CURRENT_RECORD else {
-        let found = match values {
-            true => rows.get(key, f)?,
-            false => rows.head(key, f)?,
-        };
-        return confirm(env, rows, found);
+    let found = match values {
+        true => rows.get(key, f)?,
+        false => rows.head(key, f)?,
     };
-    match rows.get_or_meta(key, record, values, f)? {
-        Ok(found) => Ok(Some(found)),
-        Err(value) => {
-            env.check_current_record(value.as_deref())?;
-            Ok(None)
-        }
-    }
+    confirm(env, rows, found)
 }
 
 /// Reads the live row under `name` and opens it with `f`.

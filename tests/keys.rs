@@ -372,6 +372,92 @@ fn rotate_re_encrypts_every_entry_under_a_new_generation() -> TestResult {
     Ok(())
 }
 
+/// What a stale handle tries after another one rotated the key.
+type Attempt = fn(&EncryptedVault) -> vaults::Result<()>;
+
+#[test]
+fn a_handle_that_just_confirmed_its_keys_still_sees_a_rotation() -> TestResult {
+    // A handle skips re-reading the generation record while nothing has
+    // committed since it last matched; a rotation by another connection
+    // commits, so every read that misses and every write must notice it,
+    // even right after the handle confirmed its keys.
+    let attempts: [(&str, Attempt); 10] = [
+        ("get of a name it had", |v| v.get::<i32>("k").map(drop)),
+        ("get of a name it never had", |v| {
+            v.get::<i32>("absent").map(drop)
+        }),
+        ("contains", |v| v.contains("k").map(drop)),
+        ("ttl", |v| v.ttl("k").map(drop)),
+        ("keys", |v| v.keys().map(drop)),
+        ("get_many", |v| {
+            v.get_many::<i32, _, _>(["absent"]).map(drop)
+        }),
+        ("put", |v| v.put("new", &2)),
+        ("remove", |v| v.remove("absent").map(drop)),
+        ("persist", |v| v.persist("absent").map(drop)),
+        ("transaction", |v| v.transaction(|tx| tx.put("new", &2))),
+    ];
+    for (what, attempt) in attempts {
+        let (_dir, path) = temp_path();
+        let clock = ManualClock::new(T0);
+        let mut vault = create(&path, A, &clock)?;
+        vault.put("k", &1)?;
+        let stale = open(&path, A, &clock)?;
+        // Warm: two misses, so the second one is answered from the cache.
+        assert_eq!(stale.get::<i32>("absent")?, None, "{what}");
+        assert!(!stale.contains("absent")?, "{what}");
+        vault.rotate(&[(1, &pass(A))], |_| {})?;
+        let before = rows(&raw(&path));
+
+        let e = err(attempt(&stale));
+        assert!(matches!(e, Error::KeyRotated), "{what}: {e:?}");
+        assert_eq!(rows(&raw(&path)), before, "{what} wrote nothing");
+        assert_eq!(vault.get::<i32>("k")?, Some(1), "{what}");
+        assert_eq!(vault.get::<i32>("new")?, None, "{what}");
+    }
+    Ok(())
+}
+
+#[test]
+fn a_rotation_by_another_process_reaches_a_warm_handle() -> TestResult {
+    // The same as above, with the rotation done by the `vaults` binary in a
+    // process of its own.
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("default.db");
+    let clock = ManualClock::new(T0);
+    create(&path, A, &clock)?.put("k", &1)?;
+    let stale = open(&path, A, &clock)?;
+    assert_eq!(stale.get::<i32>("absent")?, None);
+    assert_eq!(stale.get::<i32>("absent")?, None);
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vaults"))
+        .arg("--dir")
+        .arg(dir.path())
+        .arg("rotate")
+        .env("VAULTS_PASSPHRASE", A)
+        .env_remove("VAULTS_DIR")
+        .env_remove("VAULTS_VAULT")
+        .output()?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    for e in [
+        err(stale.get::<i32>("absent")),
+        err(stale.get::<i32>("k")),
+        err(stale.put("new", &2)),
+    ] {
+        assert!(matches!(e, Error::KeyRotated), "{e:?}");
+    }
+    let fresh = open(&path, A, &clock)?;
+    assert_eq!(fresh.generation(), 2);
+    assert_eq!(fresh.get::<i32>("k")?, Some(1));
+    assert_eq!(fresh.get::<i32>("new")?, None);
+    Ok(())
+}
+
 fn clock_now(clock: &ManualClock) -> i64 {
     vaults::Clock::now_ms(clock)
 }

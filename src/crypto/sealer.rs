@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use zeroize::Zeroizing;
 
@@ -22,7 +23,15 @@ pub struct Sealer {
     keys: Arc<SubKeys>,
     vault_id: [u8; VAULT_ID_LEN],
     generation: u32,
+    /// The connection's data version (see [`Rows::data_version`]) at which
+    /// the file last held this generation, or [`UNCONFIRMED`]. While the data
+    /// version stays the same nothing committed since, so the generation
+    /// record needs no new read.
+    confirmed: AtomicU64,
 }
+
+/// No data version confirmed yet.
+const UNCONFIRMED: u64 = u64::MAX;
 
 impl fmt::Debug for Sealer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -36,6 +45,7 @@ impl Sealer {
             keys: Arc::new(keys),
             vault_id,
             generation,
+            confirmed: AtomicU64::new(UNCONFIRMED),
         }
     }
 
@@ -125,17 +135,26 @@ impl Envelope for Sealer {
         self.open_name(rows, row).map(drop)
     }
 
+    /// Reads the generation record only when a transaction has committed
+    /// since the last time it matched (on any connection: SQLite's data
+    /// version for this connection tells). That makes a miss cost one
+    /// lookup. It stays sound when the check runs as a statement of its own
+    /// after the lookup it confirms: generations only grow, and this handle's
+    /// was the file's before that lookup began, so a later snapshot that
+    /// still holds it proves the lookup's snapshot held it too.
     fn check_current(&self, rows: &Rows<'_>) -> Result<()> {
-        self.check_current_record(rows.meta_get(META_GENERATION)?.as_deref())
-    }
-
-    const CURRENT_RECORD: Option<&'static str> = Some(META_GENERATION);
-
-    fn check_current_record(&self, value: Option<&[u8]>) -> Result<()> {
-        if parse_generation(value)? == self.generation {
-            Ok(())
-        } else {
-            Err(Error::KeyRotated)
+        let seen = u64::from(rows.data_version()?);
+        if self.confirmed.load(Ordering::Acquire) == seen {
+            return Ok(());
         }
+        let record = rows.meta_get(META_GENERATION)?;
+        if parse_generation(record.as_deref())? != self.generation {
+            return Err(Error::KeyRotated);
+        }
+        // The version that statement's snapshot carries (no other statement
+        // runs on this connection in between).
+        let confirmed = u64::from(rows.data_version()?);
+        self.confirmed.store(confirmed, Ordering::Release);
+        Ok(())
     }
 }

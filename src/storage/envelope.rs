@@ -88,18 +88,6 @@ pub trait Envelope: Send + Sync {
     fn check_current(&self, _rows: &Rows<'_>) -> Result<()> {
         Ok(())
     }
-
-    /// The meta record [`check_current`](Envelope::check_current) reads,
-    /// when it reads one: a point lookup fetches it in the same statement
-    /// when it misses, and hands it to
-    /// [`check_current_record`](Envelope::check_current_record).
-    const CURRENT_RECORD: Option<&'static str> = None;
-
-    /// [`check_current`](Envelope::check_current), on the value of
-    /// [`CURRENT_RECORD`](Envelope::CURRENT_RECORD) already read.
-    fn check_current_record(&self, _value: Option<&[u8]>) -> Result<()> {
-        Ok(())
-    }
 }
 
 /// The envelope of a plain vault: names and values as they are.

@@ -4,9 +4,9 @@
 //! A row is *alive* when `expires_at` is NULL or later than `now`; reads skip
 //! the rest, so an expired entry is invisible without being deleted.
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, FileControl, MAIN_DB, OptionalExtension};
 
-use crate::{Error, Result};
+use crate::Result;
 
 /// One borrowed row, handed to a callback so values are read without a copy.
 #[derive(Debug, Clone, Copy)]
@@ -113,54 +113,6 @@ impl<'c> Rows<'c> {
             })
             .map(Some),
         }
-    }
-
-    /// Reads the live row under `key` and hands it to `f` (`Ok`), or, when
-    /// there is none, returns the meta record `record` (`Err`), read by the
-    /// same statement: a miss and the record that confirms it come from one
-    /// snapshot, for the price of one lookup. With `values == false` the
-    /// value is left empty and its pages are never read, as in [`head`](Rows::head).
-    pub(crate) fn get_or_meta<R>(
-        &self,
-        key: &[u8],
-        record: &str,
-        values: bool,
-        f: impl FnOnce(RowRef<'_>) -> Result<R>,
-    ) -> Result<std::result::Result<R, Option<Vec<u8>>>> {
-        // The entry's row comes first when there is one, and the statement is
-        // stepped once: the meta record after the UNION ALL is read on a
-        // miss only. (A `LEFT JOIN` from a one-row table would do the same
-        // in one row, but SQLite re-prepares such a statement at every run.)
-        let sql = match values {
-            true => {
-                "SELECT key, name, expires_at, value, NULL FROM entries \
-                 WHERE key = ?1 AND (expires_at IS NULL OR expires_at > ?2) \
-                 UNION ALL SELECT NULL, NULL, NULL, NULL, (SELECT value FROM meta WHERE name = ?3)"
-            }
-            false => {
-                "SELECT key, name, expires_at, NULL, NULL FROM entries \
-                 WHERE key = ?1 AND (expires_at IS NULL OR expires_at > ?2) \
-                 UNION ALL SELECT NULL, NULL, NULL, NULL, (SELECT value FROM meta WHERE name = ?3)"
-            }
-        };
-        let mut stmt = self.conn.prepare_cached(sql)?;
-        let mut rows = stmt.query((key, self.now, record))?;
-        let row = rows.next()?.ok_or(Error::Corrupt {
-            detail: "a lookup returned no row",
-        })?;
-        if row.get_ref(0)?.as_blob_or_null()?.is_none() {
-            return Ok(Err(row.get(4)?));
-        }
-        let r = RowRef {
-            key,
-            name: row.get_ref(1)?.as_blob_or_null()?,
-            expires_at: row.get(2)?,
-            value: match values {
-                true => row.get_ref(3)?.as_blob()?,
-                false => &[],
-            },
-        };
-        f(r).map(Ok)
     }
 
     /// Inserts or replaces the row under `key`.
@@ -384,6 +336,17 @@ impl<'c> Rows<'c> {
             .prepare_cached("DELETE FROM entries WHERE expires_at <= ?1")?
             .execute([self.now])?;
         Ok(n as u64)
+    }
+
+    /// SQLite's data version of the main file for this connection: it
+    /// changes whenever a transaction commits, on this connection or any
+    /// other (detected when this one next starts reading), and only then.
+    /// Read between statements it names the snapshot the last one saw.
+    pub(crate) fn data_version(&self) -> Result<std::ffi::c_uint> {
+        let mut version = 0;
+        self.conn
+            .file_control(Some(MAIN_DB), FileControl::DataVersion(&mut version))?;
+        Ok(version)
     }
 
     /// Reads a meta record.
