@@ -815,14 +815,20 @@ pub trait Store: Backend {
     }
 }
 
-/// Rows sealed, sorted and written per step of a bulk put.
-const BULK_STEP: usize = 4096;
+/// A step of a bulk put ends after this many rows, or once its sealed rows
+/// hold [`BULK_STEP_BYTES`], whichever comes first.
+const BULK_STEP_ROWS: usize = 65_536;
+
+/// The bytes of sealed rows a step of a bulk put holds at most (a little
+/// over, by the last row), bounding its memory.
+const BULK_STEP_BYTES: usize = 16 << 20;
 
 /// The shared body of the bulk puts: in one write transaction, steps of
-/// [`BULK_STEP`] items are sealed, sorted by stored key and written. In key
-/// order, the inserts walk the key index once per step instead of landing on
-/// a random page each (the keys of an encrypted vault are hashes); the sort
-/// is stable, so of two values for one name the later still wins.
+/// items (see [`BULK_STEP_ROWS`]) are sealed, sorted by stored key and
+/// written. In key order, the inserts walk the key index once per step
+/// instead of landing on a random page each (the keys of an encrypted vault
+/// are hashes), so the larger the step, the fewer pages each row dirties;
+/// the sort is stable, so of two values for one name the later still wins.
 fn put_all<S, N, B>(store: &S, items: impl Iterator<Item = Result<(N, B)>>) -> Result<()>
 where
     S: Store + ?Sized,
@@ -832,10 +838,12 @@ where
     let env = store.env();
     store.with_rows(Mode::Write, |rows| {
         let mut items = items.peekable();
-        let mut step = Vec::with_capacity(BULK_STEP);
+        let mut step = Vec::new();
         while items.peek().is_some() {
             step.clear();
-            for item in items.by_ref().take(BULK_STEP) {
+            let mut bytes = 0;
+            while step.len() < BULK_STEP_ROWS && bytes < BULK_STEP_BYTES {
+                let Some(item) = items.next() else { break };
                 let (name, plain) = item?;
                 let name = name.as_ref();
                 check_name(name)?;
@@ -843,6 +851,7 @@ where
                 let sealed_name = env.seal_name(&key, name, None)?;
                 let sealed =
                     Zeroizing::new(env.seal_value(&key, plain.as_ref(), None)?.into_owned());
+                bytes += key.len() + sealed_name.as_ref().map_or(0, Vec::len) + sealed.len();
                 step.push((key.to_vec(), sealed_name, sealed));
             }
             step.sort_by(|a, b| a.0.cmp(&b.0));
