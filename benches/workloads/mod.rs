@@ -210,16 +210,10 @@ impl Target {
         let pairs = || items.iter().map(|(n, v)| (n, v));
         match self {
             Target::Raw(conn) => {
-                let tx =
-                    rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
-                {
-                    let mut stmt = tx.prepare_cached(SQL_UPSERT)?;
-                    let now = now_ms();
-                    for (name, value) in items {
-                        stmt.execute((name.as_bytes(), None::<&[u8]>, None::<i64>, value, now))?;
-                    }
-                }
-                tx.commit()?;
+                raw_upsert_all(
+                    conn,
+                    items.iter().map(|(n, v)| (n.as_bytes(), None, &v[..])),
+                )?;
             }
             Target::Plain(v) => v.put_many_bytes(pairs())?,
             Target::Encrypted(v) => v.put_many_bytes(pairs())?,
@@ -267,6 +261,24 @@ impl Target {
             Target::Encrypted(v) => v.keys()?,
         })
     }
+}
+
+/// Raw rusqlite writing `rows` (stored key, `name` column, value) in one
+/// transaction with the vault's upsert: a bulk put with no wrapper.
+pub fn raw_upsert_all<'r>(
+    conn: &Connection,
+    rows: impl Iterator<Item = (&'r [u8], Option<&'r [u8]>, &'r [u8])>,
+) -> Result<()> {
+    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    {
+        let mut stmt = tx.prepare_cached(SQL_UPSERT)?;
+        let now = now_ms();
+        for (key, name, value) in rows {
+            stmt.execute((key, name, None::<i64>, value, now))?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
 }
 
 /// Reads and decodes every row to find those expired at `now`, then deletes
