@@ -339,9 +339,10 @@ impl<'c> Rows<'c> {
     }
 
     /// SQLite's data version of the main file for this connection: it
-    /// changes whenever a transaction commits, on this connection or any
-    /// other (detected when this one next starts reading), and only then.
-    /// Read between statements it names the snapshot the last one saw.
+    /// changes whenever a transaction commits, on this connection or on any
+    /// other (seen when this one next starts reading), and may change at
+    /// other times too; an unchanged version means nothing committed. Read
+    /// between statements it belongs to the snapshot the last one saw.
     pub(crate) fn data_version(&self) -> Result<std::ffi::c_uint> {
         let mut version = 0;
         self.conn
