@@ -34,9 +34,7 @@ mod workloads;
 
 use divan::Bencher;
 use tempfile::TempDir;
-use vaults::{
-    EncryptedVault, KdfParams, LockedVault, ManualClock, OpenOptions, Passphrase, Store, Vault,
-};
+use vaults::{EncryptedVault, KdfParams, LockedVault, ManualClock, OpenOptions, Passphrase, Store};
 
 /// Rows in each vault. Divan only measures when run with `--bench` (as
 /// `cargo bench` does); otherwise it runs each bench once as a test, and a
@@ -197,45 +195,63 @@ fn copy_of(case: Case, encrypted: bool) -> (TempDir, PathBuf) {
     (dir, path)
 }
 
-#[divan::bench(args = CASES, sample_count = 5, sample_size = 1)]
-fn vault_cleanup_expired(bencher: Bencher, case: Case) {
+/// Times `run` on a store `open` made of a fresh copy of the template (plain
+/// or `encrypted`) of `case`, and checks it deleted the expired rows.
+fn on_a_copy<T>(
+    bencher: Bencher,
+    case: Case,
+    encrypted: bool,
+    open: impl Fn(&Path) -> T,
+    run: impl Fn(&mut T) -> u64,
+) {
     let expected = case.expired();
     bencher
         .with_inputs(|| {
-            let (dir, path) = copy_of(case, false);
-            let vault = Vault::options()
-                .clock(ManualClock::new(CLEANUP_AT))
-                .create(false)
-                .open(&path)
-                .unwrap_or_else(|e| fail("open", e));
-            (dir, vault)
+            let (dir, path) = copy_of(case, encrypted);
+            (dir, open(&path))
         })
-        .bench_local_refs(|(_, vault)| {
-            let n = vault
+        .bench_local_refs(|(_, store)| assert_eq!(run(store), expected));
+}
+
+/// How the vaults are opened for cleanup: existing files, at cleanup time.
+fn cleanup_options() -> OpenOptions {
+    OpenOptions::new()
+        .clock(ManualClock::new(CLEANUP_AT))
+        .create(false)
+}
+
+#[divan::bench(args = CASES, sample_count = 5, sample_size = 1)]
+fn vault_cleanup_expired(bencher: Bencher, case: Case) {
+    on_a_copy(
+        bencher,
+        case,
+        false,
+        |path| {
+            cleanup_options()
+                .open(path)
+                .unwrap_or_else(|e| fail("open", e))
+        },
+        |vault| {
+            vault
                 .cleanup_expired()
-                .unwrap_or_else(|e| fail("cleanup", e));
-            assert_eq!(n, expected);
-        });
+                .unwrap_or_else(|e| fail("cleanup", e))
+        },
+    );
 }
 
 #[divan::bench(args = CASES, sample_count = 5, sample_size = 1)]
 fn locked_vault_cleanup_expired(bencher: Bencher, case: Case) {
-    let expected = case.expired();
-    bencher
-        .with_inputs(|| {
-            let (dir, path) = copy_of(case, true);
-            let options = OpenOptions::new()
-                .clock(ManualClock::new(CLEANUP_AT))
-                .create(false);
-            let vault = LockedVault::open_with(&options, &path).unwrap_or_else(|e| fail("open", e));
-            (dir, vault)
-        })
-        .bench_local_refs(|(_, vault)| {
-            let n = vault
+    on_a_copy(
+        bencher,
+        case,
+        true,
+        |path| LockedVault::open_with(&cleanup_options(), path).unwrap_or_else(|e| fail("open", e)),
+        |vault| {
+            vault
                 .cleanup_expired()
-                .unwrap_or_else(|e| fail("cleanup", e));
-            assert_eq!(n, expected);
-        });
+                .unwrap_or_else(|e| fail("cleanup", e))
+        },
+    );
 }
 
 /// A raw connection with the vault's pragmas.
@@ -245,33 +261,20 @@ fn raw(path: &Path) -> rusqlite::Connection {
 
 #[divan::bench(args = CASES, sample_count = 5, sample_size = 1)]
 fn raw_indexed_delete(bencher: Bencher, case: Case) {
-    let expected = case.expired();
-    bencher
-        .with_inputs(|| {
-            let (dir, path) = copy_of(case, false);
-            (dir, raw(&path))
-        })
-        .bench_local_refs(|(_, conn)| {
-            let n = conn
-                .execute(workloads::SQL_CLEANUP, [CLEANUP_AT])
-                .unwrap_or_else(|e| fail("delete", e));
-            assert_eq!(n as u64, expected);
-        });
+    on_a_copy(bencher, case, false, raw, |conn| {
+        let n = conn
+            .execute(workloads::SQL_CLEANUP, [CLEANUP_AT])
+            .unwrap_or_else(|e| fail("delete", e));
+        n as u64
+    });
 }
 
 #[divan::bench(args = CASES, sample_count = 5, sample_size = 1)]
 fn raw_full_scan_decode(bencher: Bencher, case: Case) {
-    let expected = case.expired();
-    bencher
-        .with_inputs(|| {
-            let (dir, path) = copy_of(case, false);
-            (dir, raw(&path))
-        })
-        .bench_local_refs(|(_, conn)| {
-            let n =
-                workloads::full_scan_delete(conn, CLEANUP_AT).unwrap_or_else(|e| fail("scan", e));
-            assert_eq!(n as u64, expected);
-        });
+    on_a_copy(bencher, case, false, raw, |conn| {
+        let n = workloads::full_scan_delete(conn, CLEANUP_AT).unwrap_or_else(|e| fail("scan", e));
+        n as u64
+    });
 }
 
 fn main() {

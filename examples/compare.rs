@@ -673,36 +673,32 @@ impl Report {
             c.rows, c.expired
         );
         out.push_str("| how | time |\n|---|---:|\n");
-        let _ = writeln!(
-            out,
-            "| raw `DELETE … WHERE expires_at <= ?` (plain file) | {} |",
-            ms(c.raw_plain)
-        );
-        let _ = writeln!(
-            out,
-            "| `Vault::cleanup_expired` | {} |",
-            times(c.vault, c.raw_plain)
-        );
-        let _ = writeln!(
-            out,
-            "| raw `DELETE` (encrypted file) | {} |",
-            times(c.raw_encrypted, c.raw_plain)
-        );
         let locked_target = if c.locked.as_secs_f64() <= 2.5 * c.raw_plain.as_secs_f64() {
             "≤ 2.5×: met"
         } else {
             "≤ 2.5×: **missed**"
         };
-        let _ = writeln!(
-            out,
-            "| `LockedVault::cleanup_expired` (encrypted, no key) | {}, {locked_target} |",
-            times(c.locked, c.raw_plain)
-        );
-        let _ = writeln!(
-            out,
-            "| full scan decoding every row, then delete (no index) | {} |",
-            times(c.full_scan, c.raw_plain)
-        );
+        for (how, time) in [
+            (
+                "raw `DELETE … WHERE expires_at <= ?` (plain file)",
+                ms(c.raw_plain),
+            ),
+            ("`Vault::cleanup_expired`", times(c.vault, c.raw_plain)),
+            (
+                "raw `DELETE` (encrypted file)",
+                times(c.raw_encrypted, c.raw_plain),
+            ),
+            (
+                "`LockedVault::cleanup_expired` (encrypted, no key)",
+                format!("{}, {locked_target}", times(c.locked, c.raw_plain)),
+            ),
+            (
+                "full scan decoding every row, then delete (no index)",
+                times(c.full_scan, c.raw_plain),
+            ),
+        ] {
+            let _ = writeln!(out, "| {how} | {time} |");
+        }
         let (n, t) = self.rotate;
         let _ = writeln!(out, "\n| also measured | |\n|---|---:|");
         let _ = writeln!(

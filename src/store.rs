@@ -903,10 +903,11 @@ fn write<S: Store + ?Sized>(store: &S, name: &str, plain: &[u8], ttl: SetTtl) ->
 /// when there is no live row (a miss confirmed under current keys),
 /// `Some(None)` when it never expires.
 fn live_expiry<E: Envelope>(env: &E, rows: &Rows<'_>, key: &[u8]) -> Result<Option<Option<i64>>> {
-    lookup(env, rows, key, false, |row| {
+    let found = rows.head(key, |row| {
         env.check_expiry(rows, &row)?;
         Ok(row.expires_at)
-    })
+    })?;
+    confirm(env, rows, found)
 }
 
 /// Hands every live row to `f`, for a listing sorted afterwards: in key
@@ -924,22 +925,6 @@ fn scan_live<E: Envelope>(
     }
 }
 
-/// Hands the live row under `key` (with its value, or only its head) to `f`;
-/// a miss is confirmed under current keys, as [`confirm`] does.
-fn lookup<E: Envelope, R>(
-    env: &E,
-    rows: &Rows<'_>,
-    key: &[u8],
-    values: bool,
-    f: impl FnOnce(RowRef<'_>) -> Result<R>,
-) -> Result<Option<R>> {
-    let found = match values {
-        true => rows.get(key, f)?,
-        false => rows.head(key, f)?,
-    };
-    confirm(env, rows, found)
-}
-
 /// Reads the live row under `name` and opens it with `f`.
 fn read<S: Store + ?Sized, R>(
     store: &S,
@@ -950,7 +935,7 @@ fn read<S: Store + ?Sized, R>(
     let env = store.env();
     let key = env.stored_key(name);
     store.with_rows(Mode::Read, |rows| {
-        lookup(env, rows, &key, true, |row| f(env, rows, &row))
+        confirm(env, rows, rows.get(&key, |row| f(env, rows, &row))?)
     })
 }
 
