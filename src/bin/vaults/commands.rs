@@ -72,14 +72,7 @@ pub fn run(cli: Cli) -> CliResult<()> {
                 Command::Cleanup => cleanup(g, &t),
                 Command::Unlock { duration } => unlock(g, &t, duration),
                 Command::Lock => lock(&t),
-                Command::Passwd { new } => {
-                    let vault = open::open_with_passphrase(g, &t)?;
-                    let slot = vault.unlocked_slot();
-                    let params = slot_params(&vault, slot)?;
-                    let new = secrets::new_passphrase(g, &new)?;
-                    vault.change_passphrase(slot, &new, params)?;
-                    say(g, "passphrase changed", json!({"changed": true}))
-                }
+                Command::Passwd { new } => passwd(g, &t, &new),
                 Command::Rotate => rotate(g, &t),
                 Command::Slots => slots(g, &t),
                 Command::Slot(cmd) => slot(g, &t, cmd),
@@ -457,6 +450,25 @@ fn lock(t: &Target) -> CliResult<()> {
     Ok(())
 }
 
+/// Changes the passphrase of the slot the given passphrase opens.
+fn passwd(g: &Global, t: &Target, new: &crate::cli::NewPassphrase) -> CliResult<()> {
+    let vault = open::open_with_passphrase(g, t)?;
+    let slot = vault.unlocked_slot();
+    let params = slot_params(&vault, slot)?;
+    let new = secrets::new_passphrase(g, new)?;
+    vault.change_passphrase(slot, &new, params)?;
+    forget_cached_key(&vault.id());
+    say(g, "passphrase changed", json!({"changed": true}))
+}
+
+/// Ends a `vaults unlock` after a change of keys: whoever changes the keys
+/// expects the sessions opened before to end with it.
+fn forget_cached_key(vault_id: &[u8; 16]) {
+    if let Some(ring) = open::kernel_keyring() {
+        ring.forget(vault_id);
+    }
+}
+
 fn slot_params(vault: &EncryptedVault, slot: u32) -> CliResult<KdfParams> {
     vault
         .slots()?
@@ -507,9 +519,7 @@ fn rotate(g: &Global, t: &Target) -> CliResult<()> {
     })?;
     bar.finish_and_clear();
     // A key cached before the rotation no longer opens the vault.
-    if let Some(ring) = open::kernel_keyring() {
-        ring.forget(&vault.id());
-    }
+    forget_cached_key(&vault.id());
     let generation = vault.generation();
     say(
         g,
@@ -557,36 +567,33 @@ fn slots(g: &Global, t: &Target) -> CliResult<()> {
     emit(out.as_bytes())
 }
 
+/// Adds or removes a key slot. It needs a fresh proof, the passphrase of an
+/// existing slot: a cached unlock or a keyring slot is not enough, or whoever
+/// can use them could replace the owner's passphrase with their own.
 fn slot(g: &Global, t: &Target, cmd: SlotCommand) -> CliResult<()> {
-    let mut vault = match open::open(g, t)? {
-        Opened::Plain(_) => {
-            return Err(CliError::usage(format!(
-                "vault {:?} is plain: it has no key slots",
-                t.name
-            )));
-        }
-        Opened::Encrypted(v) => v,
-    };
-    match cmd {
+    let mut vault = open::open_with_passphrase(g, t)?;
+    let (text, value) = match cmd {
         SlotCommand::AddPassphrase { new, kdf } => {
             let params = kdf_params(&kdf)?;
             let pass = secrets::new_passphrase(g, &new)?;
             let id = vault.add_passphrase_slot(&pass, params)?;
-            say(g, &format!("added passphrase slot {id}"), json!({"id": id}))
+            (format!("added passphrase slot {id}"), json!({"id": id}))
         }
         SlotCommand::AddKeyring => {
             vault.set_keyring(open::require_keyring()?);
             let id = vault.add_keyring_slot()?;
-            say(g, &format!("added keyring slot {id}"), json!({"id": id}))
+            (format!("added keyring slot {id}"), json!({"id": id}))
         }
         SlotCommand::Remove { id } => {
             if open::keyring_store().is_some() {
                 vault.set_keyring(vaults::Keyring::default_store());
             }
             vault.remove_slot(id)?;
-            say(g, &format!("removed slot {id}"), json!({"removed": id}))
+            (format!("removed slot {id}"), json!({"removed": id}))
         }
-    }
+    };
+    forget_cached_key(&vault.id());
+    say(g, &text, value)
 }
 
 fn exec(
