@@ -251,3 +251,58 @@ impl Drop for LockOnDrop<'_> {
         let _ = self.0.cmd().arg("lock").output();
     }
 }
+
+/// The kernel keys a `vaults` process can see (`/proc/keys`), read by a
+/// passphrase command of `vaults unlock` on a helper vault: by then the
+/// process has joined the keyrings that hold cached keys and keyring slots.
+/// The command then fails, so nothing is cached.
+pub fn visible_keys(env: &Env) -> Option<String> {
+    if std::fs::File::open("/proc/keys").is_err() {
+        eprintln!("skipped a check: /proc/keys is not readable here");
+        return None;
+    }
+    let probe = ["--vault", "probe"];
+    if !env.dir.join("probe.db").exists() {
+        env.pw()
+            .args(probe)
+            .args(["init", "--kdf-memory", "19", "--kdf-time", "2"])
+            .assert()
+            .success();
+    }
+    let file = env.file("keys");
+    let out = env
+        .cmd()
+        .env("KEYS", &file)
+        .args(probe)
+        .args(["unlock", "--passphrase-command"])
+        .arg(r#"cat /proc/keys > "$KEYS"; exit 1"#)
+        .output()
+        .unwrap();
+    assert_error(&out, 1, &[]);
+    Some(std::fs::read_to_string(&file).expect("/proc/keys"))
+}
+
+/// Whether the `/proc/keys` listing `keys` has a live key (not revoked,
+/// dead, invalidated or expired: the kernel collects those a little later)
+/// whose description contains `needle`. Returns its timeout column.
+pub fn live_key<'a>(keys: &'a str, needle: &str) -> Option<&'a str> {
+    keys.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let flags = fields.get(1)?.as_bytes();
+        let timeout = *fields.get(3)?;
+        let dead = [1, 2, 6].iter().any(|&i| flags.get(i) != Some(&b'-')) || timeout == "expd";
+        (line.contains(needle) && !dead).then_some(timeout)
+    })
+}
+
+/// The description of a vault's cached key in the kernel keyring.
+pub fn cache_description(env: &Env) -> String {
+    let conn = rusqlite::Connection::open(env.vault_path()).unwrap();
+    let id: Vec<u8> = conn
+        .query_row("SELECT value FROM meta WHERE name = 'vault_id'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    format!("vaults:unlock:{hex}")
+}

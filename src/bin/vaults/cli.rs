@@ -167,11 +167,11 @@ pub enum Command {
     /// Delete expired entries (needs no passphrase)
     #[command(after_help = "Example (cron):\n  vaults cleanup")]
     Cleanup,
-    /// Cache the unlocked key in the kernel keyring for a while
+    /// Cache the unlocked key in the kernel keyring for a while (at most 24h)
     #[command(after_help = "Examples:\n  vaults unlock\n  vaults unlock --for 1h")]
     Unlock {
-        /// How long the key stays cached
-        #[arg(long = "for", value_name = "DUR", value_parser = parse_duration, default_value = "15m")]
+        /// How long the key stays cached: 1s to 24h
+        #[arg(long = "for", value_name = "DUR", value_parser = parse_unlock_duration, default_value = "15m")]
         duration: std::time::Duration,
     },
     /// Forget the cached key
@@ -340,6 +340,23 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 90s, 15m, 1h30m, 7d)"))
 }
 
+/// The longest `unlock --for`: a cached key is a standing way into the vault.
+pub const MAX_UNLOCK: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Parses `unlock --for`: a duration from 1s to [`MAX_UNLOCK`].
+pub fn parse_unlock_duration(s: &str) -> Result<std::time::Duration, String> {
+    let d = parse_duration(s)?;
+    if d < std::time::Duration::from_secs(1) {
+        return Err("the key must stay cached at least 1s (`vaults lock` forgets it now)".into());
+    }
+    if d > MAX_UNLOCK {
+        return Err(
+            "a key is cached for 24h at most; run `vaults unlock` again when it runs out".into(),
+        );
+    }
+    Ok(d)
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
@@ -364,5 +381,16 @@ mod tests {
         assert_eq!(super::parse_duration("0"), Ok(Duration::ZERO));
         assert!(super::parse_duration("soon").is_err());
         assert!(super::parse_duration("-5s").is_err());
+    }
+
+    #[test]
+    fn unlock_durations_run_from_1s_to_24h() {
+        use std::time::Duration;
+        let parse = super::parse_unlock_duration;
+        assert_eq!(parse("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse("24h"), Ok(super::MAX_UNLOCK));
+        for bad in ["0", "999ms", "24h 1s", "4294967296s", "soon"] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 }

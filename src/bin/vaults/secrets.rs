@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use linux_keyutils::{KeyPermissionsBuilder, KeyRing, KeyRingIdentifier, Permission};
+use linux_keyutils::{Key, KeyPermissionsBuilder, KeyRing, KeyRingIdentifier, Permission};
 use vaults::{Passphrase, UnlockedKey};
 use zeroize::Zeroizing;
 
@@ -200,6 +200,12 @@ impl KernelKeyring {
     }
 
     /// Caches `key` for `ttl`, readable only by processes that possess it.
+    ///
+    /// The key is built in this thread's own keyring, where no other process
+    /// can reach it, with its timeout and permissions set; only then is it
+    /// linked into the persistent keyring. A failure at any step removes it:
+    /// a key is never cached without its timeout or with the kernel's
+    /// default permissions.
     pub fn store(
         &self,
         vault_id: &[u8; 16],
@@ -209,28 +215,50 @@ impl KernelKeyring {
         let ring = self.persistent.ok_or(
             "the kernel has no persistent keyring for this user, so a cached key would not outlive this command",
         )?;
-        let key = ring
+        let private = KeyRing::from_special_id(KeyRingIdentifier::Thread, true)
+            .map_err(|e| format!("no private keyring to build the key in ({e:?})"))?;
+        let cached = private
             .add_key(&Self::description(vault_id), key.as_bytes())
             .map_err(|e| format!("the kernel keyring refused the key ({e:?})"))?;
+        if let Err(e) = Self::finish(cached, ttl, ring) {
+            // Nothing else holds a link to it yet, or the link is what failed.
+            let _ = cached.invalidate();
+            return Err(e);
+        }
+        // The thread keyring goes with this process anyway.
+        let _ = private.unlink_key(cached);
+        Ok(())
+    }
+
+    /// Sets the timeout and permissions of a key built in a private keyring,
+    /// then links it into `ring`.
+    fn finish(cached: Key, ttl: Duration, ring: KeyRing) -> Result<(), String> {
+        // The kernel reads the timeout as 32-bit seconds, and 0 means never:
+        // 2^32 s would wrap to a key that is cached for good.
+        let timeout = u32::try_from(ttl.as_secs().max(1)).unwrap_or(u32::MAX) as usize;
+        injected_fault("timeout")?;
+        cached
+            .set_timeout(timeout)
+            .map_err(|e| format!("cannot set the key's timeout ({e:?})"))?;
+        // Possessors only. LINK is needed to link it below, and gives a
+        // possessor nothing that READ does not.
         let perms = KeyPermissionsBuilder::builder()
             .posessor(
                 Permission::VIEW
                     | Permission::READ
                     | Permission::SEARCH
                     | Permission::WRITE
+                    | Permission::LINK
                     | Permission::SETATTR,
             )
             .build();
-        // The kernel reads the timeout as 32-bit seconds, and 0 means never:
-        // 2^32 s would wrap to a key that is cached for good.
-        let timeout = u32::try_from(ttl.as_secs().max(1)).unwrap_or(u32::MAX) as usize;
-        // Timeout first: a key must never outlive its request, even if setting
-        // the permissions fails.
-        key.set_timeout(timeout)
-            .map_err(|e| format!("cannot set the key's timeout ({e:?})"))?;
-        key.set_perms(perms)
+        injected_fault("perms")?;
+        cached
+            .set_perms(perms)
             .map_err(|e| format!("cannot restrict the key's permissions ({e:?})"))?;
-        Ok(())
+        injected_fault("link")?;
+        ring.link_key(cached)
+            .map_err(|e| format!("cannot link the key into the persistent keyring ({e:?})"))
     }
 
     /// The cached key of a vault, if any.
@@ -248,6 +276,18 @@ impl KernelKeyring {
             Err(_) => false,
         }
     }
+}
+
+/// A failure that the tests inject into a step of [`KernelKeyring::store`]
+/// through `VAULTS_TEST_CACHE_FAULT=STEP`: the kernel offers no fault that a
+/// test could cause there. Debug builds only: a release build ignores it.
+fn injected_fault(step: &str) -> Result<(), String> {
+    #[cfg(debug_assertions)]
+    if std::env::var("VAULTS_TEST_CACHE_FAULT").is_ok_and(|s| s == step) {
+        return Err(format!("a test failed this step on purpose ({step})"));
+    }
+    let _ = step;
+    Ok(())
 }
 
 /// Writes `text` to stderr (for notices that must not mix with data on stdout).
