@@ -269,11 +269,11 @@ fn commands_that_report_speak_json() {
     );
     assert_eq!(
         json(&[], &["slot", "remove", "2"]),
-        serde_json::json!({"removed": 2})
+        serde_json::json!({"removed": 2, "old_key_material_may_remain": false})
     );
     assert_eq!(
         json(&new, &["passwd"]),
-        serde_json::json!({"changed": true})
+        serde_json::json!({"changed": true, "old_key_material_may_remain": false})
     );
     let second = [("VAULTS_PASSPHRASE", "second")];
     assert_eq!(

@@ -203,3 +203,105 @@ fn key_changes_forget_the_cached_key() {
     }
     assert_eq!(env.get("k"), b"v4lue");
 }
+
+/// Another process's connection in the middle of a read: it pins the WAL,
+/// so a key change cannot purge the old key material.
+fn reader(path: &std::path::Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    // What came before into the main file, so a copy of that holds the vault.
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); BEGIN")
+        .unwrap();
+    let _: i64 = conn
+        .query_row("SELECT count(*) FROM entries", [], |r| r.get(0))
+        .unwrap();
+    conn
+}
+
+/// Checks a run that succeeded with one warning on stderr, that another
+/// process kept the old key material; returns its stdout.
+fn warned(out: &Output, copy_may: &str) -> String {
+    assert_success(out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("warning: another process has vault \"default\" open")
+            && stderr.contains(copy_may)
+            && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+    assert!(!stderr.contains(PASS) && !stderr.contains("v4lue"));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Regression (audit item 7): with another connection reading the vault,
+/// the WAL checkpoint after `passwd`, `rotate` or `slot remove` failed with
+/// a log line only (under `VAULTS_LOG`), while a copy of the `.db` still
+/// opened with the old passphrase. Now the command says so on stderr and in
+/// its JSON; without the other connection it says nothing.
+#[test]
+fn key_changes_say_when_another_process_keeps_old_key_material() {
+    let env = Env::new();
+    env.init().set("k", "v4lue", &[]);
+    let holder = reader(&env.vault_path());
+    let out = env
+        .pw()
+        .env("VAULTS_NEW_PASSPHRASE", "new one")
+        .arg("passwd")
+        .output()
+        .unwrap();
+    let stdout = warned(&out, "open with the old passphrase");
+    assert_eq!(stdout, "passphrase changed\n");
+    // What the warning is about: a copy of the file opens with the old one.
+    let copy = env.file("copy");
+    std::fs::create_dir(&copy).unwrap();
+    std::fs::copy(env.vault_path(), copy.join("default.db")).unwrap();
+    env.pw()
+        .arg("--dir")
+        .arg(&copy)
+        .args(["get", "k"])
+        .assert()
+        .success();
+
+    let new = |args: &[&str]| {
+        env.cmd()
+            .env("VAULTS_PASSPHRASE", "new one")
+            .env("VAULTS_NEW_PASSPHRASE", "second")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = new(&["--json", "rotate"]);
+    let doc: serde_json::Value = serde_json::from_str(&warned(&out, "old key")).unwrap();
+    assert_eq!(doc["old_key_material_may_remain"], true, "{doc}");
+    let slot = &[
+        "slot",
+        "add-passphrase",
+        "--kdf-memory",
+        "19",
+        "--kdf-time",
+        "2",
+    ];
+    assert_success(&new(slot));
+    let out = new(&["--json", "slot", "remove", "2"]);
+    let doc: serde_json::Value = serde_json::from_str(&warned(&out, "removed slot")).unwrap();
+    assert_eq!(doc["old_key_material_may_remain"], true, "{doc}");
+
+    // Without the reader: no warning, and nothing old in the file.
+    drop(holder);
+    let out = new(&["--json", "passwd"]);
+    assert_success(&out);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["old_key_material_may_remain"], false, "{doc}");
+    std::fs::copy(env.vault_path(), copy.join("default.db")).unwrap();
+    for old in [PASS, "new one"] {
+        let out = env
+            .cmd()
+            .env("VAULTS_PASSPHRASE", old)
+            .arg("--dir")
+            .arg(&copy)
+            .args(["get", "k"])
+            .output()
+            .unwrap();
+        assert_error(&out, 4, &["v4lue", old]);
+    }
+}

@@ -24,7 +24,10 @@ fn rotate_keeps_every_entry_readable() {
         .stdout("rotated vault \"default\": key generation 2\n")
         // No progress bar without a terminal.
         .stderr("");
-    assert_eq!(env.json(["rotate"]), json!({"generation": 3}));
+    assert_eq!(
+        env.json(["rotate"]),
+        json!({"generation": 3, "old_key_material_may_remain": false})
+    );
 
     assert_eq!(env.names(), ["bin", "json", "session", "text"]);
     assert_eq!(env.get("text"), b"plain text");

@@ -83,9 +83,17 @@ fn no_name_value_or_passphrase_in_the_files() -> TestResult {
     assert_no_marker(&path, "open, after reads and expiry changes");
 
     let slot = vault.unlocked_slot();
-    vault.rotate(&[(slot, &pass(PASS))], |_| {})?;
+    assert!(
+        !vault
+            .rotate(&[(slot, &pass(PASS))], |_| {})?
+            .old_material_may_remain()
+    );
     assert_no_marker(&path, "after rotate");
-    vault.change_passphrase(slot, &pass(NEW_PASS), KdfParams::MIN)?;
+    assert!(
+        !vault
+            .change_passphrase(slot, &pass(NEW_PASS), KdfParams::MIN)?
+            .old_material_may_remain()
+    );
     assert_no_marker(&path, "after change_passphrase");
     vault.close()?;
     let seen = assert_no_marker(&path, "closed");
@@ -144,7 +152,11 @@ fn old_ciphertexts_are_gone_after_rotation() -> TestResult {
     assert!(found() > 0);
 
     let slot = vault.unlocked_slot();
-    vault.rotate(&[(slot, &pass(PASS))], |_| {})?;
+    assert!(
+        !vault
+            .rotate(&[(slot, &pass(PASS))], |_| {})?
+            .old_material_may_remain()
+    );
     assert_eq!(
         file_bytes(&companion(&path, "-wal")).len(),
         0,
@@ -186,7 +198,11 @@ fn old_wrapped_keys_are_gone_after_a_passphrase_change() -> TestResult {
     let mut old = slot_fragments(&old_slot);
     old.push(old_mac);
 
-    vault.change_passphrase(1, &pass(NEW_PASS), KdfParams::MIN)?;
+    assert!(
+        !vault
+            .change_passphrase(1, &pass(NEW_PASS), KdfParams::MIN)?
+            .old_material_may_remain()
+    );
     assert_eq!(file_bytes(&companion(&path, "-wal")).len(), 0);
     for (file, bytes) in all_file_bytes(&path) {
         for f in &old {
@@ -199,7 +215,7 @@ fn old_wrapped_keys_are_gone_after_a_passphrase_change() -> TestResult {
     // A removed slot's record goes the same way.
     let id = vault.add_passphrase_slot(&pass("second-MARKER"), KdfParams::MIN)?;
     let second = meta_get(&raw(&path), &slot_name(id)).unwrap();
-    vault.remove_slot(id)?;
+    assert!(!vault.remove_slot(id)?.old_material_may_remain());
     for (file, bytes) in all_file_bytes(&path) {
         for f in slot_fragments(&second) {
             assert!(!contains(&bytes, &f), "{file} still holds the removed slot");

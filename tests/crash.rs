@@ -76,7 +76,7 @@ fn crash_child_rotate() {
     let mut vault = EncryptedVault::open(&path, &pass(PASS_A)).unwrap();
     let slot = vault.unlocked_slot();
     announce();
-    vault.rotate(&[(slot, &pass(PASS_A))], |_| {}).unwrap();
+    let _ = vault.rotate(&[(slot, &pass(PASS_A))], |_| {}).unwrap();
 }
 
 /// Child: changes the passphrase A → B → A → … until killed (bounded, so a
@@ -92,7 +92,7 @@ fn crash_child_change_passphrase() {
     announce();
     for i in 0..1000 {
         let next = if i % 2 == 0 { &b } else { &a };
-        vault.change_passphrase(slot, next, KdfParams::MIN).unwrap();
+        let _ = vault.change_passphrase(slot, next, KdfParams::MIN).unwrap();
     }
 }
 
@@ -239,7 +239,7 @@ fn a_rotation_killed_at_any_point_leaves_one_whole_generation() {
     let probe = fresh_copy(&base, dir.path(), usize::MAX);
     let mut vault = EncryptedVault::open(&probe, &pass(PASS_A)).unwrap();
     let started = Instant::now();
-    vault.rotate(&[(1, &pass(PASS_A))], |_| {}).unwrap();
+    let _ = vault.rotate(&[(1, &pass(PASS_A))], |_| {}).unwrap();
     let window = started.elapsed() * 3 / 2;
     drop(vault);
 
@@ -283,7 +283,7 @@ fn a_passphrase_change_killed_at_any_point_leaves_one_passphrase() {
     let probe = fresh_copy(&base, dir.path(), usize::MAX);
     let vault = EncryptedVault::open(&probe, &pass(PASS_A)).unwrap();
     let started = Instant::now();
-    vault
+    let _ = vault
         .change_passphrase(1, &pass(PASS_B), KdfParams::MIN)
         .unwrap();
     let window = 4 * started.elapsed();

@@ -107,7 +107,7 @@ fn a_keyring_slot_opens_the_vault() -> TestResult {
     let vault = EncryptedVault::open(&path, &pass(A))?;
     let mut vault = vault;
     vault.set_keyring(keyring.clone());
-    vault.remove_slot(2)?;
+    let _ = vault.remove_slot(2)?;
     assert!(matches!(
         entry.get_secret(),
         Err(keyring_core::Error::NoEntry)
@@ -133,9 +133,9 @@ fn the_last_passphrase_slot_cannot_be_removed() -> TestResult {
         vault.remove_slot(99),
         Err(Error::SlotNotFound { id: 99 })
     ));
-    vault.remove_slot(kr)?;
+    let _ = vault.remove_slot(kr)?;
     let second = vault.add_passphrase_slot(&pass(B), KdfParams::MIN)?;
-    vault.remove_slot(1)?;
+    let _ = vault.remove_slot(1)?;
     assert_eq!(
         vault.slots()?,
         [SlotInfo::Passphrase {
@@ -168,7 +168,7 @@ fn change_passphrase_rewraps_one_slot_and_no_entry() -> TestResult {
         meta_get(&raw(&path), &slot_name(2))
     };
 
-    vault.change_passphrase(1, &pass("changed"), KdfParams::MIN)?;
+    let _ = vault.change_passphrase(1, &pass("changed"), KdfParams::MIN)?;
     assert_eq!(rows(&raw(&path)), before, "no entry was re-encrypted");
     assert_eq!(meta_get(&raw(&path), &slot_name(2)), slot2_before);
     // A handle opened before the change keeps working: the key is the same.
@@ -257,7 +257,7 @@ fn rotate_needs_every_passphrase_and_checks_each() -> TestResult {
     assert_eq!(vault.generation(), 1);
     assert_eq!(snapshot(), before, "a refused rotation changes nothing");
 
-    vault.rotate(&[(2, &b), (1, &a)], |_| {})?;
+    let _ = vault.rotate(&[(2, &b), (1, &a)], |_| {})?;
     assert_eq!(vault.generation(), 2);
     assert_eq!(vault.get::<String>("k")?.as_deref(), Some("v"));
     Ok(())
@@ -291,7 +291,7 @@ fn rotate_re_encrypts_every_entry_under_a_new_generation() -> TestResult {
     let old_key = vault.unlocked_key();
 
     let mut reports: Vec<Progress> = Vec::new();
-    vault.rotate(&[(1, &pass(A)), (2, &pass(B))], |p| reports.push(p))?;
+    let _ = vault.rotate(&[(1, &pass(A)), (2, &pass(B))], |p| reports.push(p))?;
 
     // Progress: from 0 to the total, never backwards.
     let total = 600;
@@ -406,7 +406,7 @@ fn a_handle_that_just_confirmed_its_keys_still_sees_a_rotation() -> TestResult {
         // Warm: two misses, so the second one is answered from the cache.
         assert_eq!(stale.get::<i32>("absent")?, None, "{what}");
         assert!(!stale.contains("absent")?, "{what}");
-        vault.rotate(&[(1, &pass(A))], |_| {})?;
+        let _ = vault.rotate(&[(1, &pass(A))], |_| {})?;
         let before = rows(&raw(&path));
 
         let e = err(attempt(&stale));
@@ -486,7 +486,7 @@ fn an_unlocked_key_reopens_until_the_next_rotation() -> TestResult {
     let e = err(LockedVault::open(&path)?.unlock_with_key(&other_key));
     assert!(matches!(e, Error::WrongPassphrase), "{e:?}");
 
-    vault.rotate(&[(1, &pass(A))], |_| {})?;
+    let _ = vault.rotate(&[(1, &pass(A))], |_| {})?;
     let e = err(LockedVault::open(&path)?.unlock_with_key(&key));
     assert!(matches!(e, Error::WrongPassphrase), "{e:?}");
     let fresh = LockedVault::open(&path)?.unlock_with_key(&vault.unlocked_key())?;

@@ -611,7 +611,7 @@ fn a_downgraded_slot_fails_metadata() -> TestResult {
     let old_slot2 = meta_get(&raw(&b.path), &slot_name(2)).expect("slot 2");
     // Slot 2's passphrase is changed (its old passphrase leaked, say).
     let vault = unlock(&b, OTHER_PASS)?;
-    vault.change_passphrase(2, &pass("new-pass-XYZZY"), vaults::KdfParams::MIN)?;
+    let _ = vault.change_passphrase(2, &pass("new-pass-XYZZY"), vaults::KdfParams::MIN)?;
     vault.close()?;
     // The attacker puts back the old record of slot 2.
     let conn = raw(&b.path);

@@ -249,7 +249,7 @@ fuzz_target!(|input: Input| {
                 let World { enc, pass, .. } = &mut *w;
                 let vault = enc.as_mut().unwrap();
                 let slot = vault.unlocked_slot();
-                vault.rotate(&[(slot, pass)], |_| {}).unwrap();
+                let _ = vault.rotate(&[(slot, pass)], |_| {}).unwrap();
                 // Rotation deletes expired rows on the way.
                 model = alive(&model, now);
             }

@@ -6,6 +6,7 @@
 
 pub(crate) mod envelope;
 pub(crate) mod kdf;
+mod key_change;
 mod keyring;
 pub(crate) mod keys;
 pub(crate) mod meta;
@@ -16,6 +17,7 @@ pub(crate) mod slot;
 mod vault;
 
 pub use kdf::{KdfParams, Passphrase};
+pub use key_change::KeyChange;
 pub use keyring::Keyring;
 pub use rotate::Progress;
 pub use sealer::Sealer;

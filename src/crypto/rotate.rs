@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::kdf::{self, Passphrase};
+use super::key_change::KeyChange;
 use super::keys::{SubKeys, VaultKey};
 use super::meta::Meta;
 use super::sealer::Sealer;
@@ -47,7 +48,9 @@ impl EncryptedVault {
     /// It all happens in one transaction: killed at any point, the vault
     /// reopens as it was before or as it is after, never in between. Then the
     /// WAL is checkpointed and truncated; with `secure_delete` on, the old
-    /// ciphertexts are not left in free pages. Other handles on the vault get
+    /// ciphertexts are not left in free pages. The [`KeyChange`] says whether
+    /// the truncation was done (another connection can keep it from
+    /// happening). Other handles on the vault get
     /// [`Error::KeyRotated`] and must be reopened.
     ///
     /// ```
@@ -57,7 +60,8 @@ impl EncryptedVault {
     /// let mut vault = EncryptedVault::create_in_memory(&pass, KdfParams::MIN)?;
     /// vault.put("token", "abc")?;
     /// let slot = vault.unlocked_slot();
-    /// vault.rotate(&[(slot, &pass)], |p| println!("{}/{}", p.done, p.total))?;
+    /// let change = vault.rotate(&[(slot, &pass)], |p| println!("{}/{}", p.done, p.total))?;
+    /// assert!(!change.old_material_may_remain()); // in memory: nothing on disk
     /// assert_eq!(vault.generation(), 2);
     /// assert_eq!(vault.get::<String>("token")?.as_deref(), Some("abc"));
     /// # Ok::<(), vaults::Error>(())
@@ -74,7 +78,7 @@ impl EncryptedVault {
         &mut self,
         passphrases: &[(u32, &Passphrase)],
         mut progress: impl FnMut(Progress),
-    ) -> Result<()> {
+    ) -> Result<KeyChange> {
         let vault_id = self.id();
         let before = self.with_rows(Mode::Snapshot, |rows| self.read_meta(rows))?;
         let generation = before.generation.checked_add(1).ok_or(Error::Corrupt {
@@ -153,9 +157,8 @@ impl EncryptedVault {
             }
         }
         self.replace_keys(new_key, new_sealer);
-        self.scrub_wal();
         tracing::debug!(generation, "rotated the vault key");
-        Ok(())
+        Ok(self.scrub_wal())
     }
 }
 

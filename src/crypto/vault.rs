@@ -8,6 +8,7 @@ use std::path::Path;
 use zeroize::Zeroizing;
 
 use super::kdf::{self, KdfParams, Passphrase};
+use super::key_change::KeyChange;
 use super::keyring::Keyring;
 use super::keys::{SubKeys, VaultKey};
 use super::meta::Meta;
@@ -452,6 +453,10 @@ impl EncryptedVault {
         &self.keyring
     }
 
+    pub(crate) fn storage(&self) -> &Vault {
+        &self.vault
+    }
+
     /// The vault key, for caching this unlock (see [`UnlockedKey`]).
     pub fn unlocked_key(&self) -> UnlockedKey {
         UnlockedKey(Zeroizing::new(*self.key.expose()))
@@ -520,11 +525,13 @@ impl EncryptedVault {
     }
 
     /// Removes a key slot (and its keyring entry, for a keyring slot).
+    /// Afterwards the WAL is checkpointed and truncated so the removed slot
+    /// does not linger; the [`KeyChange`] says whether that was done.
     ///
     /// # Errors
     /// [`Error::SlotNotFound`]; [`Error::LastSlot`] if no passphrase slot
     /// would remain (the keyring is never the only way in).
-    pub fn remove_slot(&self, id: u32) -> Result<()> {
+    pub fn remove_slot(&self, id: u32) -> Result<KeyChange> {
         let removed = self.edit_slots(|meta| {
             let removed = meta.slots.remove(&id).ok_or(Error::SlotNotFound { id })?;
             let passphrase_left = meta
@@ -539,20 +546,25 @@ impl EncryptedVault {
         if let SlotKind::Keyring { account } = removed.kind() {
             self.keyring.forget(account);
         }
-        self.scrub_wal();
-        Ok(())
+        Ok(self.scrub_wal())
     }
 
     /// Changes the passphrase of slot `id` (usually
     /// [`unlocked_slot`](EncryptedVault::unlocked_slot)): the vault key is
     /// wrapped again under the new passphrase with a fresh salt. No entry is
     /// re-encrypted. Afterwards the WAL is checkpointed and truncated so the
-    /// old wrapped key does not linger.
+    /// old wrapped key does not linger; the [`KeyChange`] says whether that
+    /// was done (another connection can keep it from happening).
     ///
     /// # Errors
     /// [`Error::SlotNotFound`] if `id` is not a passphrase slot;
     /// [`Error::KdfParams`]; [`Error::Integrity`] for tampered metadata.
-    pub fn change_passphrase(&self, id: u32, new: &Passphrase, params: KdfParams) -> Result<()> {
+    pub fn change_passphrase(
+        &self,
+        id: u32,
+        new: &Passphrase,
+        params: KdfParams,
+    ) -> Result<KeyChange> {
         let salt = slot::new_salt()?;
         let kek = kdf::derive_kek(new, &salt, &params)?;
         self.edit_slots(|meta| {
@@ -570,8 +582,7 @@ impl EncryptedVault {
             meta.slots.insert(id, record);
             Ok(())
         })?;
-        self.scrub_wal();
-        Ok(())
+        Ok(self.scrub_wal())
     }
 
     /// Closes the connection.
@@ -621,17 +632,6 @@ impl EncryptedVault {
             meta.write(rows, self.sealer.keys(), &self.id())?;
             Ok(out)
         })
-    }
-
-    /// Checkpoints and truncates the WAL after key material changed. Another
-    /// reader can keep old frames alive; that is logged, not an error: the
-    /// frames go at the next checkpoint.
-    pub(crate) fn scrub_wal(&self) {
-        if self.path().is_some()
-            && let Err(e) = self.vault.checkpoint_truncate()
-        {
-            tracing::warn!(error = %e, "could not truncate the WAL after a key change");
-        }
     }
 
     pub(crate) fn replace_keys(&mut self, key: VaultKey, sealer: Sealer) {

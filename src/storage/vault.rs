@@ -30,6 +30,7 @@ use crate::{Clock, Error, Kind, Result, SystemClock};
 pub struct Vault {
     conn: Mutex<Connection>,
     clock: Arc<dyn Clock>,
+    busy_timeout: Duration,
     path: Option<PathBuf>,
     header: Header,
 }
@@ -48,7 +49,9 @@ impl fmt::Debug for Vault {
 /// ## Defaults
 /// - create the file if it is missing: yes;
 /// - durability: [`Durability::Full`] (`synchronous=FULL`);
-/// - busy timeout: 5 s (how long a write waits for another connection's lock);
+/// - busy timeout: 5 s (how long a write waits for another connection's lock,
+///   and a key change for other readers before it reports that old key
+///   material may remain);
 /// - size cap: none;
 /// - clock: [`SystemClock`].
 ///
@@ -113,7 +116,9 @@ impl OpenOptions {
     }
 
     /// How long a write waits for another connection's lock before failing
-    /// with [`Error::Busy`].
+    /// with [`Error::Busy`]; also how long a key change waits for other
+    /// connections to end their reads before it reports, in its
+    /// [`KeyChange`](crate::KeyChange), that old key material may remain.
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.settings.busy_timeout = timeout;
         self
@@ -196,6 +201,7 @@ impl OpenOptions {
         Ok(Vault {
             conn: Mutex::new(conn),
             clock: Arc::clone(&self.clock),
+            busy_timeout: self.settings.busy_timeout,
             path: path.map(Path::to_owned),
             header,
         })
@@ -292,16 +298,37 @@ impl Vault {
     }
 
     /// Checkpoints the WAL into the main file and truncates it, so old
-    /// versions of pages do not linger in the `-wal` file.
-    pub(crate) fn checkpoint_truncate(&self) -> Result<()> {
+    /// versions of pages do not linger in the `-wal` file (nor, for pages
+    /// the WAL holds newer versions of, in the main file). Returns whether
+    /// that was done.
+    ///
+    /// Another connection's read transaction, or its checkpoint, blocks it:
+    /// it is tried again, with short pauses, for up to the busy timeout.
+    /// SQLite's own busy handler does not wait on another checkpointer, so
+    /// the waiting is done here, with the handler off meanwhile.
+    pub(crate) fn checkpoint_truncate(&self) -> Result<bool> {
+        const PAUSE: Duration = Duration::from_millis(20);
         let conn = self.lock()?;
-        // Returns (busy, log frames, checkpointed frames); busy means a reader
-        // kept old frames alive.
-        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
-        if busy != 0 {
-            return Err(Error::Busy);
-        }
-        Ok(())
+        let deadline = std::time::Instant::now() + self.busy_timeout;
+        conn.busy_timeout(Duration::ZERO)?;
+        let done = loop {
+            // Returns (busy, log frames, checkpointed frames).
+            let busy = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                r.get::<_, i64>(0)
+            });
+            match busy {
+                Ok(0) => break Ok(true),
+                Ok(_) => {}
+                Err(e) => break Err(Error::from(e)),
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break Ok(false);
+            }
+            std::thread::sleep(left.min(PAUSE));
+        };
+        conn.busy_timeout(self.busy_timeout)?;
+        done
     }
 
     /// Takes the connection. A thread that already holds it (the vault used

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::CommandFactory;
 use serde_json::json;
-use vaults::{EncryptedVault, ExpireIf, KdfParams, SlotInfo, Store, Ttl, Vault};
+use vaults::{EncryptedVault, ExpireIf, KdfParams, KeyChange, SlotInfo, Store, Ttl, Vault};
 use zeroize::Zeroizing;
 
 use crate::cli::{Cli, Command, ExpireCondition, Global, ImportFormat, KdfArgs, SlotCommand};
@@ -456,9 +456,35 @@ fn passwd(g: &Global, t: &Target, new: &crate::cli::NewPassphrase) -> CliResult<
     let slot = vault.unlocked_slot();
     let params = slot_params(&vault, slot)?;
     let new = secrets::new_passphrase(g, new)?;
-    vault.change_passphrase(slot, &new, params)?;
+    let change = vault.change_passphrase(slot, &new, params)?;
     forget_cached_key(&vault.id());
-    say(g, "passphrase changed", json!({"changed": true}))
+    let value = json!({"changed": true});
+    let value = report_key_change(t, change, "open with the old passphrase", value);
+    say(g, "passphrase changed", value)
+}
+
+/// Warns on stderr when a change of keys could not purge the old key
+/// material (another process had the vault open), and adds
+/// `old_key_material_may_remain` to the command's JSON output.
+fn report_key_change(
+    t: &Target,
+    change: KeyChange,
+    copy_may: &str,
+    mut value: serde_json::Value,
+) -> serde_json::Value {
+    let may_remain = change.old_material_may_remain();
+    if may_remain {
+        secrets::notice(&format!(
+            "warning: another process has vault {:?} open, so the old key material is still in \
+             its files: until that process closes the vault, a copy of {} may still {copy_may}",
+            t.name,
+            t.path.display()
+        ));
+    }
+    if let Some(fields) = value.as_object_mut() {
+        fields.insert("old_key_material_may_remain".into(), may_remain.into());
+    }
+    value
 }
 
 /// Ends a `vaults unlock` after a change of keys: whoever changes the keys
@@ -513,7 +539,7 @@ fn rotate(g: &Global, t: &Target) -> CliResult<()> {
     secrets_by_slot.extend(others.iter().map(|(id, p)| (*id, p)));
     let bar =
         indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
-    vault.rotate(&secrets_by_slot, |p| {
+    let change = vault.rotate(&secrets_by_slot, |p| {
         bar.set_length(p.total);
         bar.set_position(p.done);
     })?;
@@ -521,10 +547,12 @@ fn rotate(g: &Global, t: &Target) -> CliResult<()> {
     // A key cached before the rotation no longer opens the vault.
     forget_cached_key(&vault.id());
     let generation = vault.generation();
+    let value = json!({"generation": generation});
+    let value = report_key_change(t, change, "hold entries sealed under the old key", value);
     say(
         g,
         &format!("rotated vault {:?}: key generation {generation}", t.name),
-        json!({"generation": generation}),
+        value,
     )
 }
 
@@ -588,8 +616,10 @@ fn slot(g: &Global, t: &Target, cmd: SlotCommand) -> CliResult<()> {
             if open::keyring_store().is_some() {
                 vault.set_keyring(vaults::Keyring::default_store());
             }
-            vault.remove_slot(id)?;
-            (format!("removed slot {id}"), json!({"removed": id}))
+            let change = vault.remove_slot(id)?;
+            let value = json!({"removed": id});
+            let value = report_key_change(t, change, "open with the removed slot", value);
+            (format!("removed slot {id}"), value)
         }
     };
     forget_cached_key(&vault.id());
