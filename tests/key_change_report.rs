@@ -25,9 +25,7 @@ fn vault(path: &Path, wait: Duration) -> EncryptedVault {
         .expect("create");
     vault.put("k", "v4lue").unwrap();
     // All of it into the main file, so a copy of that holds the vault.
-    raw(path)
-        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-        .unwrap();
+    checkpoint(path);
     vault
 }
 
@@ -90,7 +88,7 @@ fn a_reader_keeps_old_material_after_every_kind_of_key_change() -> TestResult {
     let mut vault = vault(&path, Duration::from_millis(100));
     let second = vault.add_passphrase_slot(&pass(NEW), KdfParams::MIN)?;
     // The new slot into the main file, as any later checkpoint would do.
-    raw(&path).execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+    checkpoint(&path);
     assert!(copy_opens_with(&path, NEW));
     let holder = reader(&path);
     let removed = vault.remove_slot(second)?;
