@@ -191,7 +191,11 @@ pub enum Command {
     /// List the key slots
     #[command(after_help = "Example:\n  vaults slots")]
     Slots,
-    /// Manage key slots
+    /// Manage key slots (needs a slot's passphrase)
+    ///
+    /// Every slot change needs the passphrase of an existing slot: a key cached
+    /// by `vaults unlock` or a keyring slot is not enough. It also forgets the
+    /// cached key.
     #[command(
         subcommand,
         after_help = "Examples:\n  vaults slot add-passphrase\n  vaults slot remove 2"
