@@ -44,8 +44,8 @@ mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use crypto::{
-    EncryptedTransaction, EncryptedVault, KdfParams, Keyring, LockedVault, Passphrase, Progress,
-    Sealer, SlotInfo, UnlockedKey,
+    EncryptedTransaction, EncryptedVault, KdfCeiling, KdfParams, Keyring, LockedVault, MAX_SLOTS,
+    Passphrase, Progress, Sealer, SkipReason, SkippedSlot, SlotInfo, UnlockedKey,
 };
 pub use error::{Error, Integrity, Kind, Result};
 pub use expiry::{ExpireIf, Ttl};

@@ -172,7 +172,7 @@ fn rewrap_slots(
     // Check every slot is covered before spending seconds on Argon2.
     for (id, record) in &meta.slots {
         if let SlotKind::Passphrase { params, .. } = record.kind() {
-            params.check()?;
+            vault.kdf_ceiling().admit(params)?;
             if !passphrases.iter().any(|(i, _)| i == id) {
                 return Err(Error::SlotSecretMissing { id: *id });
             }

@@ -73,6 +73,17 @@ pub struct Global {
     )]
     pub passphrase_command: Option<String>,
 
+    /// Unlock through this passphrase slot alone (see `vaults slots`) instead
+    /// of trying each, cheapest first
+    #[arg(long, global = true, value_name = "ID")]
+    pub slot: Option<u32>,
+
+    /// Also try passphrase slots whose Argon2 parameters exceed the default
+    /// unlock ceiling (1 GiB, 10 passes, 8 lanes), up to 4 GiB, 20 passes, 16
+    /// lanes: an unlock may then take minutes and gigabytes
+    #[arg(long, global = true)]
+    pub allow_slow_unlock: bool,
+
     /// Never prompt: fail when an input is missing instead
     #[arg(long, global = true, env = "VAULTS_NO_INPUT", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_input: bool,

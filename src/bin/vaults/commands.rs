@@ -435,7 +435,7 @@ fn unlock(g: &Global, t: &Target, for_: Duration) -> CliResult<()> {
         ));
     };
     let pass = secrets::passphrase_or_prompt(g, &format!("Passphrase for vault {:?}: ", t.name))?;
-    let vault = locked.unlock(&pass)?;
+    let vault = open::unlock_with_passphrase(g, locked, &pass)?;
     ring.store(&vault.id(), &vault.unlocked_key(), for_)
         .map_err(|e| CliError::failure(format!("cannot cache the key: {e}")))?;
     let human = humantime::format_duration(for_);
@@ -479,7 +479,7 @@ fn rotate(g: &Global, t: &Target) -> CliResult<()> {
         Locked::Encrypted(l) => l,
     };
     let pass = secrets::passphrase_or_prompt(g, &format!("Passphrase for vault {:?}: ", t.name))?;
-    let mut vault = locked.unlock(&pass)?;
+    let mut vault = open::unlock_with_passphrase(g, locked, &pass)?;
     if open::keyring_store().is_some() {
         vault.set_keyring(vaults::Keyring::default_store());
     }
