@@ -45,7 +45,7 @@ mod store;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use crypto::{
     EncryptedTransaction, EncryptedVault, KdfCeiling, KdfParams, Keyring, LockedVault, MAX_SLOTS,
-    Passphrase, Progress, Sealer, SkipReason, SkippedSlot, SlotInfo, UnlockedKey,
+    Passphrase, Progress, Sealer, SkipReason, SkippedSlot, SlotInfo, UnlockedKey, UnreadableRow,
 };
 pub use error::{Error, Integrity, Kind, Result};
 pub use expiry::{ExpireIf, Ttl};

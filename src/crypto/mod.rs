@@ -10,6 +10,7 @@ mod keyring;
 pub(crate) mod keys;
 pub(crate) mod meta;
 pub(crate) mod random;
+mod repair;
 mod rotate;
 mod sealer;
 pub(crate) mod slot;
@@ -18,6 +19,7 @@ mod vault;
 
 pub use kdf::{KdfCeiling, KdfParams, Passphrase};
 pub use keyring::Keyring;
+pub use repair::UnreadableRow;
 pub use rotate::Progress;
 pub use sealer::Sealer;
 pub use unlock_plan::{MAX_SLOTS, SkipReason, SkippedSlot};

@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 use super::kdf::{self, Passphrase};
 use super::keys::{SubKeys, VaultKey};
 use super::meta::Meta;
+use super::repair::{self, UnreadableRow};
 use super::sealer::Sealer;
 use super::slot::{self, SlotKind, SlotRecord};
 use super::vault::{EncryptedVault, new_keyring_secret};
 use crate::storage::{Backend, Envelope, Mode, RowRef};
-use crate::{Error, Result};
+use crate::{Error, Integrity, Result};
 
 /// Rows re-encrypted per step (and per progress report).
 const BATCH: usize = 512;
@@ -73,8 +74,48 @@ impl EncryptedVault {
     pub fn rotate(
         &mut self,
         passphrases: &[(u32, &Passphrase)],
-        mut progress: impl FnMut(Progress),
+        progress: impl FnMut(Progress),
     ) -> Result<()> {
+        self.rotate_inner(passphrases, false, progress).map(drop)
+    }
+
+    /// [`EncryptedVault::rotate`], deleting on the way the rows that fail to
+    /// open (see [`EncryptedVault::unreadable_rows`]) instead of failing on
+    /// them; returns them. They go in the rotation's one transaction: killed
+    /// at any point, the vault is as it was (rows included) or rotated
+    /// without them.
+    ///
+    /// For incident response: after a compromise, a planted row must not
+    /// block the rotation.
+    ///
+    /// ```
+    /// use vaults::{EncryptedVault, KdfParams, Passphrase, Store};
+    ///
+    /// let pass = Passphrase::new("correct horse battery staple")?;
+    /// let mut vault = EncryptedVault::create_in_memory(&pass, KdfParams::MIN)?;
+    /// vault.put("token", "abc")?;
+    /// let slot = vault.unlocked_slot();
+    /// let dropped = vault.rotate_dropping_unreadable(&[(slot, &pass)], |_| {})?;
+    /// assert!(dropped.is_empty());
+    /// # Ok::<(), vaults::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`EncryptedVault::rotate`], except for rows that fail to open.
+    pub fn rotate_dropping_unreadable(
+        &mut self,
+        passphrases: &[(u32, &Passphrase)],
+        progress: impl FnMut(Progress),
+    ) -> Result<Vec<UnreadableRow>> {
+        self.rotate_inner(passphrases, true, progress)
+    }
+
+    fn rotate_inner(
+        &mut self,
+        passphrases: &[(u32, &Passphrase)],
+        drop_unreadable: bool,
+        mut progress: impl FnMut(Progress),
+    ) -> Result<Vec<UnreadableRow>> {
         let vault_id = self.id();
         let before = self.with_rows(Mode::Snapshot, |rows| self.read_meta(rows))?;
         let generation = before.generation.checked_add(1).ok_or(Error::Corrupt {
@@ -102,6 +143,7 @@ impl EncryptedVault {
                 return Err(Error::Busy);
             }
             rows.delete_expired()?;
+            let mut dropped = Vec::new();
             let total = rows.count_all()?;
             let mut done = 0;
             let mut last = 0;
@@ -127,26 +169,44 @@ impl EncryptedVault {
                         expires_at: row.expires_at,
                         value: &row.value,
                     };
-                    let name = self.env().open_name(rows, &view)?;
-                    let key = new_sealer.stored_key(&name);
-                    let sealed_name = new_sealer.seal_name(&key, &name, row.expires_at)?;
-                    let value = self.env().open_value(rows, &view, |plain| {
-                        Ok(new_sealer
-                            .seal_value(&key, plain, row.expires_at)?
-                            .into_owned())
-                    })?;
-                    rows.rewrite(row.rowid, &key, sealed_name.as_deref(), &value)?;
+                    // Only opening fails an integrity check; sealing and
+                    // writing fail otherwise.
+                    let rewritten = (|| {
+                        let name = self.env().open_name(rows, &view)?;
+                        let key = new_sealer.stored_key(&name);
+                        let sealed_name = new_sealer.seal_name(&key, &name, row.expires_at)?;
+                        let value = self.env().open_value(rows, &view, |plain| {
+                            Ok(new_sealer
+                                .seal_value(&key, plain, row.expires_at)?
+                                .into_owned())
+                        })?;
+                        rows.rewrite(row.rowid, &key, sealed_name.as_deref(), &value)
+                    })();
+                    match rewritten {
+                        Ok(()) => {}
+                        Err(Error::Integrity(Integrity::Name | Integrity::Entry))
+                            if drop_unreadable =>
+                        {
+                            let bad = repair::examine(self.env(), rows, row.rowid, &view)?;
+                            rows.delete_rowid(row.rowid)?;
+                            dropped.extend(bad);
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
                 done += batch.len() as u64;
                 progress(Progress { done, total });
             }
             after.write(rows, new_sealer.keys(), &vault_id)?;
-            Ok(())
+            Ok(dropped)
         });
-        if let Err(e) = rotated {
-            new_accounts.iter().for_each(|a| self.keyring().forget(a));
-            return Err(e);
-        }
+        let dropped = match rotated {
+            Ok(dropped) => dropped,
+            Err(e) => {
+                new_accounts.iter().for_each(|a| self.keyring().forget(a));
+                return Err(e);
+            }
+        };
         for record in before.slots.values() {
             if let SlotKind::Keyring { account } = record.kind() {
                 self.keyring().forget(account);
@@ -154,8 +214,8 @@ impl EncryptedVault {
         }
         self.replace_keys(new_key, new_sealer);
         self.scrub_wal();
-        tracing::debug!(generation, "rotated the vault key");
-        Ok(())
+        tracing::debug!(generation, dropped = dropped.len(), "rotated the vault key");
+        Ok(dropped)
     }
 }
 

@@ -197,8 +197,26 @@ pub enum Command {
         new: NewPassphrase,
     },
     /// Re-encrypt everything under a new key
-    #[command(after_help = "Example:\n  vaults passwd && vaults rotate")]
-    Rotate,
+    #[command(after_help = "Examples:
+  vaults passwd && vaults rotate
+  vaults rotate --drop-unreadable          after a compromise: planted rows do not block it")]
+    Rotate {
+        /// Delete rows that fail to open (see `vaults doctor`) instead of
+        /// refusing to rotate
+        #[arg(long)]
+        drop_unreadable: bool,
+    },
+    /// List rows that fail to open (planted, edited or from another vault)
+    /// and, once confirmed, delete them; exit 4 while any remain
+    #[command(after_help = "Examples:
+  vaults doctor                            list, then ask before deleting
+  vaults doctor --yes                      delete without asking
+  vaults --json doctor")]
+    Doctor {
+        /// Delete unreadable rows without asking
+        #[arg(long)]
+        yes: bool,
+    },
     /// List the key slots
     #[command(after_help = "Example:\n  vaults slots")]
     Slots,
