@@ -317,10 +317,10 @@ pub enum SlotCommand {
 /// Argon2id costs for a new passphrase slot.
 #[derive(Debug, Args)]
 pub struct KdfArgs {
-    /// Argon2id memory in MiB [default: 64]
+    /// Argon2id memory in MiB, at most 1024 [default: 64]
     #[arg(long, value_name = "MIB")]
     pub kdf_memory: Option<u32>,
-    /// Argon2id passes [default: 3]
+    /// Argon2id passes, at most 10 [default: 3]
     #[arg(long, value_name = "N")]
     pub kdf_time: Option<u32>,
 }
