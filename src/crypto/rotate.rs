@@ -184,12 +184,17 @@ impl EncryptedVault {
                     })();
                     match rewritten {
                         Ok(()) => {}
-                        Err(Error::Integrity(Integrity::Name | Integrity::Entry))
+                        Err(e @ Error::Integrity(Integrity::Name | Integrity::Entry))
                             if drop_unreadable =>
                         {
-                            let bad = repair::examine(self.env(), rows, row.rowid, &view)?;
-                            rows.delete_rowid(row.rowid)?;
-                            dropped.extend(bad);
+                            // Deleted only once examined as unreadable.
+                            match repair::examine(self.env(), rows, row.rowid, &view)? {
+                                Some(bad) => {
+                                    rows.delete_rowid(row.rowid)?;
+                                    dropped.push(bad);
+                                }
+                                None => return Err(e),
+                            }
                         }
                         Err(e) => return Err(e),
                     }
