@@ -630,6 +630,32 @@ mod tests {
     }
 
     #[test]
+    fn ceilings_name_the_bound_they_apply() {
+        let over = KdfParams::from_stored(2 * 1024 * 1024, 11, 9);
+        let reason = |c: &KdfCeiling, p: &KdfParams| match c.admit(p) {
+            Err(Error::KdfParams { reason }) => reason,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            reason(&KdfCeiling::DEFAULT, &over),
+            "memory above the ceiling of 1 GiB"
+        );
+        let lowered = KdfCeiling::new(64 * 1024, 3, 1).unwrap();
+        assert_eq!(
+            reason(&lowered, &KdfParams::from_stored(65 * 1024, 3, 1)),
+            "memory above this unlock's ceiling"
+        );
+        assert_eq!(
+            reason(&KdfCeiling::HIGHEST, &KdfParams::from_stored(65_536, 21, 1)),
+            "iterations above the highest ceiling of 20"
+        );
+        assert!(KdfCeiling::HIGHEST.admit(&over).is_ok());
+        assert!(over.check().is_ok());
+        assert_eq!(lowered.budget(), 2 * 64 * 1024 * 3);
+        assert_eq!(KdfCeiling::HIGHEST.budget(), 2 * 4 * 1024 * 1024 * 20);
+    }
+
+    #[test]
     fn hostile_stored_params_are_refused_before_argon2_runs() {
         // Each would allocate terabytes or run for hours if Argon2 started:
         // the test finishing at all shows the check comes first.
