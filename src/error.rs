@@ -175,6 +175,14 @@ pub enum Error {
         /// The slot that could not be rewrapped.
         id: u32,
     },
+    /// A vault holds at most [`MAX_SLOTS`](crate::MAX_SLOTS) key slots:
+    /// adding one more is refused, and so is unlocking a file with more
+    /// (before any slot is tried).
+    #[error("too many key slots: a vault holds at most {max}")]
+    TooManySlots {
+        /// The most a vault holds.
+        max: usize,
+    },
     /// The OS keyring failed.
     #[error("keyring: {reason}")]
     Keyring {

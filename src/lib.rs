@@ -44,8 +44,9 @@ mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use crypto::{
-    EncryptedTransaction, EncryptedVault, KdfParams, KeyChange, Keyring, LockedVault, Passphrase,
-    Progress, Sealer, SlotInfo, UnlockedKey,
+    EncryptedTransaction, EncryptedVault, KdfCeiling, KdfParams, KeyChange, Keyring, LockedVault,
+    MAX_SLOTS, Passphrase, Progress, Sealer, SkipReason, SkippedSlot, SlotInfo, UnlockedKey,
+    UnreadableRow,
 };
 pub use error::{Error, Integrity, Kind, Result};
 pub use expiry::{ExpireIf, Ttl};

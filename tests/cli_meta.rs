@@ -52,6 +52,7 @@ fn every_subcommand_help_shows_an_example() {
         "cleanup",
         "completions",
         "destroy",
+        "doctor",
         "exec",
         "expire",
         "export",

@@ -127,8 +127,9 @@ impl fmt::Debug for Passphrase {
 
 /// Argon2id cost parameters: memory, iterations and lanes.
 ///
-/// Always within [`KdfParams::MIN`] and [`KdfParams::MAX`], field by field:
-/// the constructor refuses anything else.
+/// Always within [`KdfParams::MIN`] and [`KdfCeiling::HIGHEST`], field by
+/// field; [`KdfParams::new`] also keeps them within [`KdfParams::MAX`], the
+/// ceiling an unlock accepts by default.
 ///
 /// ```
 /// # fn main() -> vaults::Result<()> {
@@ -170,12 +171,15 @@ impl KdfParams {
         parallelism: 1,
     };
 
-    /// The ceiling, field by field: 4 GiB, 20 passes, 16 lanes. A vault file
-    /// asking for more is refused: it would make unlocking a denial of service.
+    /// The ceiling of [`KdfParams::new`] and of an unlock by default
+    /// ([`KdfCeiling::DEFAULT`]), field by field: 1 GiB, 10 passes, 8 lanes,
+    /// what an interactive unlock on a small machine can afford (~11 s on
+    /// two cores). A slot asking for more is skipped at unlock unless the
+    /// caller raises the ceiling.
     pub const MAX: KdfParams = KdfParams {
-        memory_kib: 4 * 1024 * 1024,
-        iterations: 20,
-        parallelism: 16,
+        memory_kib: 1024 * 1024,
+        iterations: 10,
+        parallelism: 8,
     };
 
     /// Parameters with `memory_kib` KiB of memory, `iterations` passes and
@@ -191,22 +195,50 @@ impl KdfParams {
     /// use vaults::KdfParams;
     ///
     /// assert_eq!(KdfParams::new(64 * 1024, 3, 1)?, KdfParams::DEFAULT);
-    /// assert!(KdfParams::new(64 * 1024, 21, 1).is_err());
+    /// assert!(KdfParams::new(64 * 1024, 11, 1).is_err());
     /// # Ok(())
     /// # }
     /// ```
     pub fn new(memory_kib: u32, iterations: u32, parallelism: u32) -> Result<KdfParams> {
+        Self::new_within(memory_kib, iterations, parallelism, &KdfCeiling::DEFAULT)
+    }
+
+    /// Like [`KdfParams::new`], up to `ceiling` instead of [`KdfParams::MAX`]:
+    /// for a slot that only unlocks with a raised ceiling
+    /// ([`LockedVault::with_kdf_ceiling`](crate::LockedVault::with_kdf_ceiling)).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::KdfParams`] when a field lies outside [`KdfParams::MIN`] ..=
+    /// `ceiling`.
+    ///
+    /// ```
+    /// # fn main() -> vaults::Result<()> {
+    /// use vaults::{KdfCeiling, KdfParams};
+    ///
+    /// let slow = KdfParams::new_within(2 * 1024 * 1024, 4, 1, &KdfCeiling::HIGHEST)?;
+    /// assert!(KdfParams::new(2 * 1024 * 1024, 4, 1).is_err());
+    /// # drop(slow);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn new_within(
+        memory_kib: u32,
+        iterations: u32,
+        parallelism: u32,
+        ceiling: &KdfCeiling,
+    ) -> Result<KdfParams> {
         let params = KdfParams {
             memory_kib,
             iterations,
             parallelism,
         };
-        params.check()?;
+        ceiling.admit(&params)?;
         Ok(params)
     }
 
-    /// Parameters as read from a file, not yet checked: the caller must call
-    /// [`KdfParams::check`] before deriving with them.
+    /// Parameters as read from a file, not yet checked: the caller must check
+    /// them against its [`KdfCeiling`] before deriving with them.
     pub(crate) const fn from_stored(memory_kib: u32, iterations: u32, parallelism: u32) -> Self {
         KdfParams {
             memory_kib,
@@ -242,29 +274,150 @@ impl KdfParams {
         self.parallelism
     }
 
-    /// Refuses parameters outside the floor and ceiling. Called on every set
-    /// of parameters decoded from a file, before Argon2 may run with them.
+    /// The work of one derivation, in KiB × passes: what Argon2's time is
+    /// proportional to (lanes run one after another without the `parallel`
+    /// feature, so they do not divide it).
+    pub(crate) fn cost(&self) -> u64 {
+        u64::from(self.memory_kib) * u64::from(self.iterations)
+    }
+
+    /// Refuses parameters outside the floor and the highest ceiling: the
+    /// last guard before Argon2, whatever ceiling the caller chose.
     ///
     /// # Errors
     ///
     /// [`Error::KdfParams`] naming the first bound crossed.
     pub(crate) fn check(&self) -> Result<()> {
-        let reason = if self.memory_kib < Self::MIN.memory_kib {
+        KdfCeiling::HIGHEST.admit(self)
+    }
+}
+
+/// The most Argon2 work an unlock does: a ceiling on each passphrase slot's
+/// parameters, field by field, and a budget for all the slots one unlock
+/// tries (twice the cost of one slot at the ceiling).
+///
+/// The parameters are stored in the vault file, so anyone who can write the
+/// file chooses them: a slot above the ceiling is skipped before Argon2
+/// runs. [`KdfCeiling::DEFAULT`] is [`KdfParams::MAX`]; raise it with
+/// [`LockedVault::with_kdf_ceiling`](crate::LockedVault::with_kdf_ceiling)
+/// for slots written with more (the CLI's `--allow-slow-unlock` raises it to
+/// [`KdfCeiling::HIGHEST`]).
+///
+/// ```
+/// # fn main() -> vaults::Result<()> {
+/// use vaults::{KdfCeiling, KdfParams};
+///
+/// assert_eq!(KdfCeiling::default().max(), KdfParams::MAX);
+/// let raised = KdfCeiling::new(2 * 1024 * 1024, 10, 8)?;
+/// assert!(raised.budget() > KdfCeiling::DEFAULT.budget());
+/// assert!(KdfCeiling::new(8 * 1024 * 1024, 10, 8).is_err()); // over the highest
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct KdfCeiling {
+    max: KdfParams,
+}
+
+impl KdfCeiling {
+    /// The ceiling of an unlock unless raised: [`KdfParams::MAX`] (1 GiB,
+    /// 10 passes, 8 lanes).
+    pub const DEFAULT: KdfCeiling = KdfCeiling {
+        max: KdfParams::MAX,
+    };
+
+    /// The highest a ceiling goes: 4 GiB, 20 passes, 16 lanes (the ceiling of
+    /// earlier versions, so that every slot they wrote can be opened). One
+    /// slot there took 340 s and 4.2 GB.
+    pub const HIGHEST: KdfCeiling = KdfCeiling {
+        max: KdfParams {
+            memory_kib: 4 * 1024 * 1024,
+            iterations: 20,
+            parallelism: 16,
+        },
+    };
+
+    /// A ceiling of `memory_kib` KiB, `iterations` passes and `parallelism`
+    /// lanes; it may be lower than the default, never higher than
+    /// [`KdfCeiling::HIGHEST`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::KdfParams`] when a field lies outside [`KdfParams::MIN`] ..=
+    /// [`KdfCeiling::HIGHEST`].
+    pub fn new(memory_kib: u32, iterations: u32, parallelism: u32) -> Result<KdfCeiling> {
+        let max = KdfParams::new_within(memory_kib, iterations, parallelism, &Self::HIGHEST)?;
+        Ok(KdfCeiling { max })
+    }
+
+    /// The highest parameters a slot may have, field by field.
+    pub const fn max(&self) -> KdfParams {
+        self.max
+    }
+
+    /// The Argon2 work one unlock may do over all the slots it tries, in
+    /// KiB × passes: twice the cost of one slot at the ceiling.
+    ///
+    /// ```
+    /// // 2 × 1 GiB × 10 passes.
+    /// assert_eq!(vaults::KdfCeiling::DEFAULT.budget(), 2 * 1024 * 1024 * 10);
+    /// ```
+    pub fn budget(&self) -> u64 {
+        self.max.cost().saturating_mul(2)
+    }
+
+    /// Refuses parameters below the floor or above this ceiling.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::KdfParams`] naming the first bound crossed.
+    pub(crate) fn admit(&self, p: &KdfParams) -> Result<()> {
+        let min = KdfParams::MIN;
+        let max = self.max;
+        let reason = if p.memory_kib < min.memory_kib {
             "memory below the floor of 19 MiB"
-        } else if self.memory_kib > Self::MAX.memory_kib {
-            "memory above the ceiling of 4 GiB"
-        } else if self.iterations < Self::MIN.iterations {
+        } else if p.memory_kib > max.memory_kib {
+            self.above([
+                "memory above the ceiling of 1 GiB",
+                "memory above the highest ceiling of 4 GiB",
+                "memory above this unlock's ceiling",
+            ])
+        } else if p.iterations < min.iterations {
             "iterations below the floor of 2"
-        } else if self.iterations > Self::MAX.iterations {
-            "iterations above the ceiling of 20"
-        } else if self.parallelism < Self::MIN.parallelism {
+        } else if p.iterations > max.iterations {
+            self.above([
+                "iterations above the ceiling of 10",
+                "iterations above the highest ceiling of 20",
+                "iterations above this unlock's ceiling",
+            ])
+        } else if p.parallelism < min.parallelism {
             "parallelism below the floor of 1"
-        } else if self.parallelism > Self::MAX.parallelism {
-            "parallelism above the ceiling of 16"
+        } else if p.parallelism > max.parallelism {
+            self.above([
+                "parallelism above the ceiling of 8",
+                "parallelism above the highest ceiling of 16",
+                "parallelism above this unlock's ceiling",
+            ])
         } else {
             return Ok(());
         };
         Err(Error::KdfParams { reason })
+    }
+
+    /// The reason for the default ceiling, the highest, or another one.
+    fn above(&self, [default, highest, other]: [&'static str; 3]) -> &'static str {
+        match *self {
+            Self::DEFAULT => default,
+            Self::HIGHEST => highest,
+            _ => other,
+        }
+    }
+}
+
+impl Default for KdfCeiling {
+    /// [`KdfCeiling::DEFAULT`].
+    fn default() -> Self {
+        Self::DEFAULT
     }
 }
 
@@ -457,16 +610,11 @@ mod tests {
     fn params_outside_the_bounds_are_refused() {
         let cases = [
             (19 * 1024 - 1, 3, 1, "memory below the floor of 19 MiB"),
-            (
-                4 * 1024 * 1024 + 1,
-                3,
-                1,
-                "memory above the ceiling of 4 GiB",
-            ),
+            (1024 * 1024 + 1, 3, 1, "memory above the ceiling of 1 GiB"),
             (65_536, 1, 1, "iterations below the floor of 2"),
-            (65_536, 21, 1, "iterations above the ceiling of 20"),
+            (65_536, 11, 1, "iterations above the ceiling of 10"),
             (65_536, 3, 0, "parallelism below the floor of 1"),
-            (65_536, 3, 17, "parallelism above the ceiling of 16"),
+            (65_536, 3, 9, "parallelism above the ceiling of 8"),
         ];
         for (m, t, p, expected) in cases {
             match KdfParams::new(m, t, p) {
@@ -479,6 +627,32 @@ mod tests {
                 KdfParams::new(bound.memory_kib(), bound.iterations(), bound.parallelism());
             assert_eq!(rebuilt.unwrap(), bound);
         }
+    }
+
+    #[test]
+    fn ceilings_name_the_bound_they_apply() {
+        let over = KdfParams::from_stored(2 * 1024 * 1024, 11, 9);
+        let reason = |c: &KdfCeiling, p: &KdfParams| match c.admit(p) {
+            Err(Error::KdfParams { reason }) => reason,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            reason(&KdfCeiling::DEFAULT, &over),
+            "memory above the ceiling of 1 GiB"
+        );
+        let lowered = KdfCeiling::new(64 * 1024, 3, 1).unwrap();
+        assert_eq!(
+            reason(&lowered, &KdfParams::from_stored(65 * 1024, 3, 1)),
+            "memory above this unlock's ceiling"
+        );
+        assert_eq!(
+            reason(&KdfCeiling::HIGHEST, &KdfParams::from_stored(65_536, 21, 1)),
+            "iterations above the highest ceiling of 20"
+        );
+        assert!(KdfCeiling::HIGHEST.admit(&over).is_ok());
+        assert!(over.check().is_ok());
+        assert_eq!(lowered.budget(), 2 * 64 * 1024 * 3);
+        assert_eq!(KdfCeiling::HIGHEST.budget(), 2 * 4 * 1024 * 1024 * 20);
     }
 
     #[test]

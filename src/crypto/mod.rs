@@ -11,16 +11,20 @@ mod keyring;
 pub(crate) mod keys;
 pub(crate) mod meta;
 pub(crate) mod random;
+mod repair;
 mod rotate;
 mod sealer;
 pub(crate) mod slot;
+mod unlock_plan;
 mod vault;
 
-pub use kdf::{KdfParams, Passphrase};
+pub use kdf::{KdfCeiling, KdfParams, Passphrase};
 pub use key_change::KeyChange;
 pub use keyring::Keyring;
+pub use repair::UnreadableRow;
 pub use rotate::Progress;
 pub use sealer::Sealer;
+pub use unlock_plan::{MAX_SLOTS, SkipReason, SkippedSlot};
 pub use vault::{EncryptedTransaction, EncryptedVault, LockedVault, SlotInfo, UnlockedKey};
 
 /// Decodes a hex string, ignoring white space (test vectors).

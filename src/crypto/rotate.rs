@@ -8,11 +8,12 @@ use super::kdf::{self, Passphrase};
 use super::key_change::KeyChange;
 use super::keys::{SubKeys, VaultKey};
 use super::meta::Meta;
+use super::repair::{self, UnreadableRow};
 use super::sealer::Sealer;
 use super::slot::{self, SlotKind, SlotRecord};
 use super::vault::{EncryptedVault, new_keyring_secret};
 use crate::storage::{Backend, Envelope, Mode, RowRef};
-use crate::{Error, Result};
+use crate::{Error, Integrity, Result};
 
 /// Rows re-encrypted per step (and per progress report).
 const BATCH: usize = 512;
@@ -77,8 +78,49 @@ impl EncryptedVault {
     pub fn rotate(
         &mut self,
         passphrases: &[(u32, &Passphrase)],
-        mut progress: impl FnMut(Progress),
+        progress: impl FnMut(Progress),
     ) -> Result<KeyChange> {
+        self.rotate_inner(passphrases, false, progress)
+            .map(|(change, _)| change)
+    }
+
+    /// [`EncryptedVault::rotate`], deleting on the way the rows that fail to
+    /// open (see [`EncryptedVault::unreadable_rows`]) instead of failing on
+    /// them; returns them beside the [`KeyChange`]. They go in the rotation's one transaction: killed
+    /// at any point, the vault is as it was (rows included) or rotated
+    /// without them.
+    ///
+    /// For incident response: after a compromise, a planted row must not
+    /// block the rotation.
+    ///
+    /// ```
+    /// use vaults::{EncryptedVault, KdfParams, Passphrase, Store};
+    ///
+    /// let pass = Passphrase::new("correct horse battery staple")?;
+    /// let mut vault = EncryptedVault::create_in_memory(&pass, KdfParams::MIN)?;
+    /// vault.put("token", "abc")?;
+    /// let slot = vault.unlocked_slot();
+    /// let (_change, dropped) = vault.rotate_dropping_unreadable(&[(slot, &pass)], |_| {})?;
+    /// assert!(dropped.is_empty());
+    /// # Ok::<(), vaults::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`EncryptedVault::rotate`], except for rows that fail to open.
+    pub fn rotate_dropping_unreadable(
+        &mut self,
+        passphrases: &[(u32, &Passphrase)],
+        progress: impl FnMut(Progress),
+    ) -> Result<(KeyChange, Vec<UnreadableRow>)> {
+        self.rotate_inner(passphrases, true, progress)
+    }
+
+    fn rotate_inner(
+        &mut self,
+        passphrases: &[(u32, &Passphrase)],
+        drop_unreadable: bool,
+        mut progress: impl FnMut(Progress),
+    ) -> Result<(KeyChange, Vec<UnreadableRow>)> {
         let vault_id = self.id();
         let before = self.with_rows(Mode::Snapshot, |rows| self.read_meta(rows))?;
         let generation = before.generation.checked_add(1).ok_or(Error::Corrupt {
@@ -106,6 +148,7 @@ impl EncryptedVault {
                 return Err(Error::Busy);
             }
             rows.delete_expired()?;
+            let mut dropped = Vec::new();
             let total = rows.count_all()?;
             let mut done = 0;
             let mut last = 0;
@@ -131,34 +174,57 @@ impl EncryptedVault {
                         expires_at: row.expires_at,
                         value: &row.value,
                     };
-                    let name = self.env().open_name(rows, &view)?;
-                    let key = new_sealer.stored_key(&name);
-                    let sealed_name = new_sealer.seal_name(&key, &name, row.expires_at)?;
-                    let value = self.env().open_value(rows, &view, |plain| {
-                        Ok(new_sealer
-                            .seal_value(&key, plain, row.expires_at)?
-                            .into_owned())
-                    })?;
-                    rows.rewrite(row.rowid, &key, sealed_name.as_deref(), &value)?;
+                    // Only opening fails an integrity check; sealing and
+                    // writing fail otherwise.
+                    let rewritten = (|| {
+                        let name = self.env().open_name(rows, &view)?;
+                        let key = new_sealer.stored_key(&name);
+                        let sealed_name = new_sealer.seal_name(&key, &name, row.expires_at)?;
+                        let value = self.env().open_value(rows, &view, |plain| {
+                            Ok(new_sealer
+                                .seal_value(&key, plain, row.expires_at)?
+                                .into_owned())
+                        })?;
+                        rows.rewrite(row.rowid, &key, sealed_name.as_deref(), &value)
+                    })();
+                    match rewritten {
+                        Ok(()) => {}
+                        Err(e @ Error::Integrity(Integrity::Name | Integrity::Entry))
+                            if drop_unreadable =>
+                        {
+                            // Deleted only once examined as unreadable.
+                            match repair::examine(self.env(), rows, row.rowid, &view)? {
+                                Some(bad) => {
+                                    rows.delete_rowid(row.rowid)?;
+                                    dropped.push(bad);
+                                }
+                                None => return Err(e),
+                            }
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
                 done += batch.len() as u64;
                 progress(Progress { done, total });
             }
             after.write(rows, new_sealer.keys(), &vault_id)?;
-            Ok(())
+            Ok(dropped)
         });
-        if let Err(e) = rotated {
-            new_accounts.iter().for_each(|a| self.keyring().forget(a));
-            return Err(e);
-        }
+        let dropped = match rotated {
+            Ok(dropped) => dropped,
+            Err(e) => {
+                new_accounts.iter().for_each(|a| self.keyring().forget(a));
+                return Err(e);
+            }
+        };
         for record in before.slots.values() {
             if let SlotKind::Keyring { account } = record.kind() {
                 self.keyring().forget(account);
             }
         }
         self.replace_keys(new_key, new_sealer);
-        tracing::debug!(generation, "rotated the vault key");
-        Ok(self.scrub_wal())
+        tracing::debug!(generation, dropped = dropped.len(), "rotated the vault key");
+        Ok((self.scrub_wal(), dropped))
     }
 }
 
@@ -175,7 +241,7 @@ fn rewrap_slots(
     // Check every slot is covered before spending seconds on Argon2.
     for (id, record) in &meta.slots {
         if let SlotKind::Passphrase { params, .. } = record.kind() {
-            params.check()?;
+            vault.kdf_ceiling().admit(params)?;
             if !passphrases.iter().any(|(i, _)| i == id) {
                 return Err(Error::SlotSecretMissing { id: *id });
             }

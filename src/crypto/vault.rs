@@ -7,13 +7,14 @@ use std::path::Path;
 
 use zeroize::Zeroizing;
 
-use super::kdf::{self, KdfParams, Passphrase};
+use super::kdf::{self, KdfCeiling, KdfParams, Passphrase};
 use super::key_change::KeyChange;
 use super::keyring::Keyring;
 use super::keys::{SubKeys, VaultKey};
 use super::meta::Meta;
 use super::sealer::Sealer;
 use super::slot::{self, SlotKind, SlotRecord};
+use super::unlock_plan::{self, MAX_SLOTS, SkipReason, SkippedSlot};
 use crate::storage::{Backend, Envelope, Init, Mode, OpenOptions, Rows, Transaction, Vault};
 use crate::{Error, Kind, Result, Store};
 
@@ -46,6 +47,7 @@ pub struct EncryptedVault {
     key: VaultKey,
     unlocked_by: u32,
     keyring: Keyring,
+    ceiling: KdfCeiling,
 }
 
 impl fmt::Debug for EncryptedVault {
@@ -146,6 +148,7 @@ pub struct LockedVault {
     vault: Vault,
     meta: Meta,
     keyring: Keyring,
+    ceiling: KdfCeiling,
 }
 
 impl fmt::Debug for LockedVault {
@@ -183,7 +186,44 @@ impl LockedVault {
             vault,
             meta,
             keyring: Keyring::default_store(),
+            ceiling: KdfCeiling::DEFAULT,
         })
+    }
+
+    /// The Argon2 ceiling and budget of unlocks from now on (default:
+    /// [`KdfCeiling::DEFAULT`]). Raise it to open slots written with
+    /// parameters above the default ceiling, which an unlock otherwise skips;
+    /// the handle keeps it for [`EncryptedVault::rotate`].
+    ///
+    /// ```
+    /// use vaults::{EncryptedVault, KdfCeiling, KdfParams, LockedVault, Passphrase};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("secrets.db");
+    /// let pass = Passphrase::new("correct horse battery staple")?;
+    /// // A slot above the default ceiling (11 passes), as an older version
+    /// // or a deliberate choice may have written it.
+    /// let slow = KdfParams::new_within(19 * 1024, 11, 1, &KdfCeiling::HIGHEST)?;
+    /// EncryptedVault::create(&path, &pass, slow)?;
+    ///
+    /// let locked = LockedVault::open(&path)?;
+    /// assert_eq!(locked.skipped_slots()?.len(), 1); // skipped by default
+    /// let vault = locked.with_kdf_ceiling(KdfCeiling::HIGHEST).unlock(&pass)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_kdf_ceiling(mut self, ceiling: KdfCeiling) -> Self {
+        self.ceiling = ceiling;
+        self
+    }
+
+    /// The passphrase slots that [`LockedVault::unlock`] would skip, with
+    /// why: parameters outside the floor and ceiling, or over the budget.
+    /// Known before any Argon2 runs, so a caller can warn first.
+    ///
+    /// # Errors
+    /// [`Error::TooManySlots`] for a file with more than [`MAX_SLOTS`] slots.
+    pub fn skipped_slots(&self) -> Result<Vec<SkippedSlot>> {
+        Ok(unlock_plan::plan(&self.meta, &self.ceiling, None)?.skipped)
     }
 
     /// The keyring that keyring slots use from now on (default:
@@ -244,38 +284,77 @@ impl LockedVault {
         Ok(())
     }
 
-    /// Unlocks with a passphrase, trying each passphrase slot.
+    /// Unlocks with a passphrase, trying the passphrase slots within the
+    /// bounds, cheapest first, while the Argon2 budget lasts.
     ///
-    /// Every slot's Argon2 parameters are checked against the floor and the
-    /// ceiling before Argon2 runs at all.
+    /// Every slot's parameters are checked against the floor and the ceiling
+    /// ([`LockedVault::with_kdf_ceiling`]) before Argon2 runs at all; a slot
+    /// outside them, or past the budget, is skipped with a warning (logged,
+    /// and listed by [`LockedVault::skipped_slots`]) rather than blocking the
+    /// others.
     ///
     /// # Errors
-    /// [`Error::KdfParams`] if a slot's parameters are out of bounds (a
-    /// downgraded or hostile file); [`Error::WrongPassphrase`] if no slot
-    /// opens; [`Error::Integrity`] if the metadata fails its MAC.
+    /// [`Error::TooManySlots`] for a file with more than [`MAX_SLOTS`] slots;
+    /// [`Error::KdfParams`] if every passphrase slot was skipped for its
+    /// parameters (a downgraded or hostile file, or one that needs a raised
+    /// ceiling); [`Error::WrongPassphrase`] if no slot tried opens;
+    /// [`Error::Integrity`] if the metadata fails its MAC.
     pub fn unlock(self, passphrase: &Passphrase) -> Result<EncryptedVault> {
-        let candidates: Vec<_> = self
-            .meta
-            .slots
-            .iter()
-            .filter_map(|(id, r)| match r.kind() {
-                SlotKind::Passphrase { params, salt } => Some((*id, r, *params, *salt)),
-                SlotKind::Keyring { .. } => None,
-            })
-            .collect();
-        for (_, _, params, _) in &candidates {
-            params.check()?;
+        self.unlock_planned(passphrase, None)
+    }
+
+    /// Unlocks with a passphrase through slot `id` alone: one Argon2 run,
+    /// whatever the other slots ask for.
+    ///
+    /// ```
+    /// use vaults::{EncryptedVault, KdfParams, LockedVault, Passphrase};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("secrets.db");
+    /// let pass = Passphrase::new("correct horse battery staple")?;
+    /// EncryptedVault::create(&path, &pass, KdfParams::MIN)?;
+    /// let vault = LockedVault::open(&path)?.unlock_slot(1, &pass)?;
+    /// assert_eq!(vault.unlocked_slot(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::SlotNotFound`] if `id` is not a passphrase slot;
+    /// [`Error::KdfParams`] if its parameters are out of bounds;
+    /// [`Error::WrongPassphrase`]; otherwise as [`LockedVault::unlock`].
+    pub fn unlock_slot(self, id: u32, passphrase: &Passphrase) -> Result<EncryptedVault> {
+        self.unlock_planned(passphrase, Some(id))
+    }
+
+    fn unlock_planned(self, passphrase: &Passphrase, named: Option<u32>) -> Result<EncryptedVault> {
+        let plan = unlock_plan::plan(&self.meta, &self.ceiling, named)?;
+        for skipped in &plan.skipped {
+            tracing::warn!(slot = skipped.id, "{skipped}");
         }
         let vault_id = self.vault.id();
-        for (id, record, params, salt) in candidates {
-            let kek = kdf::derive_kek(passphrase, &salt, &params)?;
-            match record.unwrap(&vault_id, id, &kek) {
-                Ok(key) => return self.finish(key, id),
+        let mut opened = None;
+        for candidate in &plan.tried {
+            tracing::debug!(slot = candidate.id, "deriving the key of a passphrase slot");
+            let kek = kdf::derive_kek(passphrase, &candidate.salt, &candidate.params)?;
+            match candidate.record.unwrap(&vault_id, candidate.id, &kek) {
+                Ok(key) => {
+                    opened = Some((key, candidate.id));
+                    break;
+                }
                 Err(Error::WrongPassphrase) => continue,
                 Err(e) => return Err(e),
             }
         }
-        Err(Error::WrongPassphrase)
+        if let Some((key, id)) = opened {
+            return self.finish(key, id);
+        }
+        // Nothing tried: every passphrase slot was out of bounds (the first
+        // within them always fits the budget), and that is what to say.
+        let first_skip = plan.skipped.first().map(|s| s.reason);
+        match (plan.tried.is_empty(), first_skip) {
+            (true, Some(SkipReason::OutOfBounds { reason })) => Err(Error::KdfParams { reason }),
+            _ => Err(Error::WrongPassphrase),
+        }
     }
 
     /// Unlocks with a secret held in the keyring, trying each keyring slot.
@@ -285,6 +364,7 @@ impl LockedVault {
     /// the keyring fails; [`Error::WrongPassphrase`] if a secret is there but
     /// does not open its slot; [`Error::Integrity`] as for [`LockedVault::unlock`].
     pub fn unlock_with_keyring(self, keyring: &Keyring) -> Result<EncryptedVault> {
+        unlock_plan::check_slot_count(&self.meta)?;
         let vault_id = self.vault.id();
         let mut wrong = false;
         for (id, record) in &self.meta.slots {
@@ -317,6 +397,7 @@ impl LockedVault {
     /// [`Error::WrongPassphrase`] if the key does not open this vault (for
     /// instance after a rotation).
     pub fn unlock_with_key(self, key: &UnlockedKey) -> Result<EncryptedVault> {
+        unlock_plan::check_slot_count(&self.meta)?;
         let key = VaultKey::from_bytes(Zeroizing::new(*key.as_bytes()));
         let slot = *self
             .meta
@@ -342,6 +423,7 @@ impl LockedVault {
             key,
             unlocked_by,
             keyring: self.keyring,
+            ceiling: self.ceiling,
         })
     }
 }
@@ -413,6 +495,7 @@ impl EncryptedVault {
             key,
             unlocked_by: 1,
             keyring: Keyring::default_store(),
+            ceiling: KdfCeiling::DEFAULT,
         })
     }
 
@@ -457,6 +540,13 @@ impl EncryptedVault {
         &self.vault
     }
 
+    /// The Argon2 ceiling this handle was unlocked under (see
+    /// [`LockedVault::with_kdf_ceiling`]); [`EncryptedVault::rotate`] checks
+    /// every slot against it.
+    pub fn kdf_ceiling(&self) -> KdfCeiling {
+        self.ceiling
+    }
+
     /// The vault key, for caching this unlock (see [`UnlockedKey`]).
     pub fn unlocked_key(&self) -> UnlockedKey {
         UnlockedKey(Zeroizing::new(*self.key.expose()))
@@ -479,6 +569,7 @@ impl EncryptedVault {
     /// returns its id.
     ///
     /// # Errors
+    /// [`Error::TooManySlots`] if the vault holds [`MAX_SLOTS`] already;
     /// [`Error::KdfParams`], [`Error::Integrity`] for tampered metadata, a
     /// storage error.
     pub fn add_passphrase_slot(&self, passphrase: &Passphrase, params: KdfParams) -> Result<u32> {
@@ -486,7 +577,7 @@ impl EncryptedVault {
         // Argon2 runs before the write lock is taken.
         let kek = kdf::derive_kek(passphrase, &salt, &params)?;
         self.edit_slots(|meta| {
-            let id = meta.next_slot_id()?;
+            let id = next_free_slot(meta)?;
             let record = SlotRecord::wrap(
                 &self.id(),
                 id,
@@ -508,7 +599,7 @@ impl EncryptedVault {
     pub fn add_keyring_slot(&self) -> Result<u32> {
         let (account, secret) = new_keyring_secret(&self.keyring, &self.id())?;
         let added = self.edit_slots(|meta| {
-            let id = meta.next_slot_id()?;
+            let id = next_free_slot(meta)?;
             let kind = SlotKind::Keyring {
                 account: account.clone(),
             };
@@ -638,6 +729,14 @@ impl EncryptedVault {
         self.key = key;
         self.sealer = sealer;
     }
+}
+
+/// The id of a new slot, unless the vault already holds [`MAX_SLOTS`].
+fn next_free_slot(meta: &Meta) -> Result<u32> {
+    if meta.slots.len() >= MAX_SLOTS {
+        return Err(Error::TooManySlots { max: MAX_SLOTS });
+    }
+    meta.next_slot_id()
 }
 
 /// A fresh 32-byte secret stored in `keyring` under a fresh account name.

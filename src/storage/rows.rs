@@ -287,6 +287,32 @@ impl<'c> Rows<'c> {
         Ok(())
     }
 
+    /// Hands the row with this rowid, alive or not, to `f` (for repair,
+    /// which names rows by rowid since their names may not open).
+    pub(crate) fn get_rowid<R>(
+        &self,
+        rowid: i64,
+        f: impl FnOnce(RowRef<'_>) -> Result<R>,
+    ) -> Result<Option<R>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT key, name, expires_at, value FROM entries WHERE rowid = ?1")?;
+        let mut rows = stmt.query([rowid])?;
+        match rows.next()? {
+            None => Ok(None),
+            Some(row) => f(scanned(row, 0, true)?).map(Some),
+        }
+    }
+
+    /// Deletes the row with this rowid; whether there was one.
+    pub(crate) fn delete_rowid(&self, rowid: i64) -> Result<bool> {
+        let n = self
+            .conn
+            .prepare_cached("DELETE FROM entries WHERE rowid = ?1")?
+            .execute([rowid])?;
+        Ok(n > 0)
+    }
+
     /// Number of rows, alive or not.
     pub(crate) fn count_all(&self) -> Result<u64> {
         let n: i64 = self

@@ -73,6 +73,17 @@ pub struct Global {
     )]
     pub passphrase_command: Option<String>,
 
+    /// Unlock through this passphrase slot alone (see `vaults slots`) instead
+    /// of trying each, cheapest first
+    #[arg(long, global = true, value_name = "ID")]
+    pub slot: Option<u32>,
+
+    /// Also try passphrase slots whose Argon2 parameters exceed the default
+    /// unlock ceiling (1 GiB, 10 passes, 8 lanes), up to 4 GiB, 20 passes, 16
+    /// lanes: an unlock may then take minutes and gigabytes
+    #[arg(long, global = true)]
+    pub allow_slow_unlock: bool,
+
     /// Never prompt: fail when an input is missing instead
     #[arg(long, global = true, env = "VAULTS_NO_INPUT", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_input: bool,
@@ -186,8 +197,26 @@ pub enum Command {
         new: NewPassphrase,
     },
     /// Re-encrypt everything under a new key
-    #[command(after_help = "Example:\n  vaults passwd && vaults rotate")]
-    Rotate,
+    #[command(after_help = "Examples:
+  vaults passwd && vaults rotate
+  vaults rotate --drop-unreadable          after a compromise: planted rows do not block it")]
+    Rotate {
+        /// Delete rows that fail to open (see `vaults doctor`) instead of
+        /// refusing to rotate
+        #[arg(long)]
+        drop_unreadable: bool,
+    },
+    /// List rows that fail to open (planted, edited or from another vault)
+    /// and, once confirmed, delete them; exit 4 while any remain
+    #[command(after_help = "Examples:
+  vaults doctor                            list, then ask before deleting
+  vaults doctor --yes                      delete without asking
+  vaults --json doctor")]
+    Doctor {
+        /// Delete unreadable rows without asking
+        #[arg(long)]
+        yes: bool,
+    },
     /// List the key slots
     #[command(after_help = "Example:\n  vaults slots")]
     Slots,
@@ -292,10 +321,10 @@ pub enum SlotCommand {
 /// Argon2id costs for a new passphrase slot.
 #[derive(Debug, Args)]
 pub struct KdfArgs {
-    /// Argon2id memory in MiB [default: 64]
+    /// Argon2id memory in MiB, at most 1024 [default: 64]
     #[arg(long, value_name = "MIB")]
     pub kdf_memory: Option<u32>,
-    /// Argon2id passes [default: 3]
+    /// Argon2id passes, at most 10 [default: 3]
     #[arg(long, value_name = "N")]
     pub kdf_time: Option<u32>,
 }

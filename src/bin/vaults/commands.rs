@@ -73,7 +73,8 @@ pub fn run(cli: Cli) -> CliResult<()> {
                 Command::Unlock { duration } => unlock(g, &t, duration),
                 Command::Lock => lock(&t),
                 Command::Passwd { new } => passwd(g, &t, &new),
-                Command::Rotate => rotate(g, &t),
+                Command::Rotate { drop_unreadable } => rotate(g, &t, drop_unreadable),
+                Command::Doctor { yes } => doctor(g, &t, yes),
                 Command::Slots => slots(g, &t),
                 Command::Slot(cmd) => slot(g, &t, cmd),
                 Command::Exec {
@@ -428,7 +429,7 @@ fn unlock(g: &Global, t: &Target, for_: Duration) -> CliResult<()> {
         ));
     };
     let pass = secrets::passphrase_or_prompt(g, &format!("Passphrase for vault {:?}: ", t.name))?;
-    let vault = locked.unlock(&pass)?;
+    let vault = open::unlock_with_passphrase(g, locked, &pass)?;
     ring.store(&vault.id(), &vault.unlocked_key(), for_)
         .map_err(|e| CliError::failure(format!("cannot cache the key: {e}")))?;
     let human = humantime::format_duration(for_);
@@ -506,7 +507,7 @@ fn slot_params(vault: &EncryptedVault, slot: u32) -> CliResult<KdfParams> {
         .ok_or_else(|| CliError::failure(format!("slot {slot} is not a passphrase slot")))
 }
 
-fn rotate(g: &Global, t: &Target) -> CliResult<()> {
+fn rotate(g: &Global, t: &Target, drop_unreadable: bool) -> CliResult<()> {
     let locked = match open::open_locked(t)? {
         Locked::Plain(_) => {
             return Err(CliError::usage(format!(
@@ -517,7 +518,7 @@ fn rotate(g: &Global, t: &Target) -> CliResult<()> {
         Locked::Encrypted(l) => l,
     };
     let pass = secrets::passphrase_or_prompt(g, &format!("Passphrase for vault {:?}: ", t.name))?;
-    let mut vault = locked.unlock(&pass)?;
+    let mut vault = open::unlock_with_passphrase(g, locked, &pass)?;
     if open::keyring_store().is_some() {
         vault.set_keyring(vaults::Keyring::default_store());
     }
@@ -539,20 +540,132 @@ fn rotate(g: &Global, t: &Target) -> CliResult<()> {
     secrets_by_slot.extend(others.iter().map(|(id, p)| (*id, p)));
     let bar =
         indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
-    let change = vault.rotate(&secrets_by_slot, |p| {
+    let on_progress = |p: vaults::Progress| {
         bar.set_length(p.total);
         bar.set_position(p.done);
-    })?;
+    };
+    let (change, dropped) = match drop_unreadable {
+        true => vault.rotate_dropping_unreadable(&secrets_by_slot, on_progress)?,
+        false => {
+            let change = vault.rotate(&secrets_by_slot, on_progress).map_err(|e| {
+                let unreadable = matches!(
+                    e,
+                    vaults::Error::Integrity(vaults::Integrity::Entry | vaults::Integrity::Name)
+                );
+                let mut e = CliError::from(e);
+                if unreadable {
+                    e.message
+                        .push_str(" (or `vaults rotate --drop-unreadable`)");
+                }
+                e
+            })?;
+            (change, Vec::new())
+        }
+    };
     bar.finish_and_clear();
+    for row in &dropped {
+        secrets::notice(&format!("vaults: deleted unreadable {row}"));
+    }
     // A key cached before the rotation no longer opens the vault.
     forget_cached_key(&vault.id());
     let generation = vault.generation();
-    let value = json!({"generation": generation});
+    let mut text = format!("rotated vault {:?}: key generation {generation}", t.name);
+    let mut value = json!({"generation": generation});
+    if drop_unreadable {
+        text.push_str(&format!("; {} deleted", unreadable_rows(dropped.len())));
+        value["dropped"] = rowids(&dropped).into();
+    }
     let value = report_key_change(t, change, "hold entries sealed under the old key", value);
+    say(g, &text, value)
+}
+
+/// "1 unreadable row", "2 unreadable rows".
+fn unreadable_rows(n: usize) -> String {
+    match n {
+        1 => "1 unreadable row".to_owned(),
+        n => format!("{n} unreadable rows"),
+    }
+}
+
+fn rowids(rows: &[vaults::UnreadableRow]) -> Vec<i64> {
+    rows.iter().map(|r| r.rowid).collect()
+}
+
+/// `vaults doctor`: lists the rows that fail to open and deletes them once
+/// confirmed (a terminal prompt, or `--yes`). Exit 0 when none remain, 4
+/// (the code of failed integrity) while some do.
+fn doctor(g: &Global, t: &Target, yes: bool) -> CliResult<()> {
+    match open::open(g, t)? {
+        // Plain rows are not sealed: nothing fails to open.
+        Opened::Plain(_) => doctor_report(g, &[], &[]),
+        Opened::Encrypted(vault) => {
+            let found = vault.unreadable_rows()?;
+            doctor_repair(g, &vault, found, yes)
+        }
+    }
+}
+
+fn doctor_repair(
+    g: &Global,
+    vault: &EncryptedVault,
+    found: Vec<vaults::UnreadableRow>,
+    yes: bool,
+) -> CliResult<()> {
+    if found.is_empty() {
+        return doctor_report(g, &found, &[]);
+    }
+    if !g.json {
+        let mut out = String::new();
+        for row in &found {
+            out.push_str(&format!("{row}\n"));
+        }
+        emit(out.as_bytes())?;
+    }
+    let confirmed = yes
+        || (!g.no_input
+            && secrets::has_terminal()
+            && confirm(&format!(
+                "Delete these {} rows for good? Their secrets cannot be read. Type yes: ",
+                found.len()
+            ))?
+            .trim()
+                == "yes");
+    if !confirmed {
+        if g.json {
+            doctor_report(g, &found, &[])?;
+        }
+        return Err(CliError::new(
+            crate::error::AUTH,
+            format!(
+                "{} left; nothing deleted (run `vaults doctor --yes` to delete)",
+                unreadable_rows(found.len())
+            ),
+        ));
+    }
+    let dropped = vault.drop_unreadable(&rowids(&found))?;
+    doctor_report(g, &found, &dropped)
+}
+
+fn doctor_report(
+    g: &Global,
+    found: &[vaults::UnreadableRow],
+    dropped: &[vaults::UnreadableRow],
+) -> CliResult<()> {
+    let text = match found.is_empty() {
+        true => "no unreadable rows".to_owned(),
+        false => format!("deleted {}", unreadable_rows(dropped.len())),
+    };
+    let listed: Vec<_> = found
+        .iter()
+        .map(|r| {
+            json!({"row": r.rowid, "name_fails": r.name_fails, "value_fails": r.value_fails,
+                "other_generation": r.other_generation})
+        })
+        .collect();
     say(
         g,
-        &format!("rotated vault {:?}: key generation {generation}", t.name),
-        value,
+        &text,
+        json!({"unreadable": listed, "deleted": rowids(dropped)}),
     )
 }
 

@@ -67,6 +67,9 @@ impl From<Error> for CliError {
                     path.display()
                 )
             }
+            Error::Integrity(vaults::Integrity::Entry | vaults::Integrity::Name) => format!(
+                "{e}: the vault file was modified or damaged; `vaults doctor` lists and deletes unreadable rows"
+            ),
             Error::Integrity(_) => format!("{e}: the vault file was modified or damaged"),
             _ => e.to_string(),
         };

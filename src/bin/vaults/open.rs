@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use vaults::{EncryptedVault, Error, Keyring, Kind, LockedVault, Vault, VaultDir};
+use vaults::{
+    EncryptedVault, Error, KdfCeiling, Keyring, Kind, LockedVault, Passphrase, Vault, VaultDir,
+};
 
 use crate::cli::Global;
 use crate::error::{CliError, CliResult};
@@ -123,7 +125,7 @@ fn unlock(
     shortcuts: bool,
 ) -> CliResult<EncryptedVault> {
     if let Some(pass) = secrets::given_passphrase(g)? {
-        return Ok(locked.unlock(&pass)?);
+        return unlock_with_passphrase(g, locked, &pass);
     }
     let mut locked = locked;
     if shortcuts {
@@ -157,7 +159,33 @@ fn unlock(
     }
     let pass =
         secrets::prompt_passphrase(g, &format!("Passphrase for vault {:?}: ", t.name), false)?;
-    Ok(locked.unlock(&pass)?)
+    unlock_with_passphrase(g, locked, &pass)
+}
+
+/// Unlocks with a passphrase: through `--slot` alone when given, else
+/// through the slots within the Argon2 ceiling (raised by
+/// `--allow-slow-unlock`), after a warning on stderr for each slot skipped.
+pub fn unlock_with_passphrase(
+    g: &Global,
+    locked: LockedVault,
+    pass: &Passphrase,
+) -> CliResult<EncryptedVault> {
+    let locked = match g.allow_slow_unlock {
+        true => locked.with_kdf_ceiling(KdfCeiling::HIGHEST),
+        false => locked,
+    };
+    if let Some(id) = g.slot {
+        return Ok(locked.unlock_slot(id, pass)?);
+    }
+    for skipped in locked.skipped_slots()? {
+        let hint = match skipped.reason {
+            vaults::SkipReason::OverBudget => format!(" (--slot {})", skipped.id),
+            _ if g.allow_slow_unlock => String::new(),
+            _ => " (--allow-slow-unlock tries it)".to_owned(),
+        };
+        secrets::notice(&format!("vaults: warning: {skipped}{hint}"));
+    }
+    Ok(locked.unlock(pass)?)
 }
 
 fn reopen(t: &Target) -> CliResult<LockedVault> {

@@ -1,0 +1,163 @@
+//! Repair: finding the rows of an encrypted vault that do not open under
+//! its keys, and deleting them.
+//!
+//! Such a row was planted from another vault, edited, or relabelled with
+//! another key generation. Reads that meet one fail loudly (a listing
+//! cannot tell what else it would hide), so until it is gone `keys`,
+//! `items` and [`rotate`](EncryptedVault::rotate) fail too. Its secret
+//! cannot be read by anyone holding this vault's keys, so deleting it loses
+//! nothing that could be recovered here.
+
+use std::fmt;
+
+use super::envelope;
+use super::vault::EncryptedVault;
+use crate::storage::{Backend, Envelope, Mode, RowRef, Rows};
+use crate::{Error, Result};
+
+/// A row that fails to open, as [`EncryptedVault::unreadable_rows`] lists
+/// it: where it is and what failed, never what it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnreadableRow {
+    /// The row's SQLite rowid: the only name it has, since its own does
+    /// not open.
+    pub rowid: i64,
+    /// Whether the sealed name fails to open (which also hides its expiry).
+    pub name_fails: bool,
+    /// Whether the sealed value fails to open.
+    pub value_fails: bool,
+    /// The key generation the sealed name claims, when it is not the
+    /// vault's current one (a relabelled row, or one a rotation never saw).
+    pub other_generation: Option<u32>,
+}
+
+impl fmt::Display for UnreadableRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match (self.name_fails, self.value_fails) {
+            (true, true) => "its sealed name and value fail to open",
+            (true, false) => "its sealed name fails to open",
+            _ => "its sealed value fails to open",
+        };
+        write!(f, "row {}: {what}", self.rowid)?;
+        if let Some(generation) = self.other_generation {
+            write!(f, " (labelled key generation {generation})")?;
+        }
+        Ok(())
+    }
+}
+
+impl EncryptedVault {
+    /// Every row, live or expired, whose sealed name or value fails to open
+    /// under this vault's keys, by rowid.
+    ///
+    /// ```
+    /// use vaults::{EncryptedVault, KdfParams, Passphrase, Store};
+    ///
+    /// let pass = Passphrase::new("correct horse battery staple")?;
+    /// let vault = EncryptedVault::create_in_memory(&pass, KdfParams::MIN)?;
+    /// vault.put("token", "abc")?;
+    /// assert!(vault.unreadable_rows()?.is_empty());
+    /// # Ok::<(), vaults::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::KeyRotated`] if another handle rotated the key; a storage
+    /// error.
+    pub fn unreadable_rows(&self) -> Result<Vec<UnreadableRow>> {
+        self.with_rows(Mode::Snapshot, |rows| {
+            let mut found = Vec::new();
+            let mut last = 0;
+            loop {
+                let mut seen = 0;
+                rows.scan_rowids(last, BATCH, |rowid, row| {
+                    seen += 1;
+                    last = rowid;
+                    found.extend(examine(self.env(), rows, rowid, &row)?);
+                    Ok(())
+                })?;
+                if seen < BATCH {
+                    return Ok(found);
+                }
+            }
+        })
+    }
+
+    /// Deletes the rows with these rowids that still fail to open, in one
+    /// write transaction, and returns them. Each is checked again under the
+    /// write lock, so a row that was replaced since it was listed (and now
+    /// opens) is kept, and an id that names no row is ignored.
+    ///
+    /// ```
+    /// use vaults::{EncryptedVault, KdfParams, Passphrase, Store};
+    ///
+    /// let pass = Passphrase::new("correct horse battery staple")?;
+    /// let vault = EncryptedVault::create_in_memory(&pass, KdfParams::MIN)?;
+    /// let rowids: Vec<i64> = vault.unreadable_rows()?.iter().map(|r| r.rowid).collect();
+    /// let dropped = vault.drop_unreadable(&rowids)?;
+    /// assert_eq!(dropped.len(), rowids.len());
+    /// # Ok::<(), vaults::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::KeyRotated`] if another handle rotated the key; a storage
+    /// error (nothing is deleted then).
+    pub fn drop_unreadable(&self, rowids: &[i64]) -> Result<Vec<UnreadableRow>> {
+        let dropped = self.with_rows(Mode::Write, |rows| {
+            let mut dropped = Vec::new();
+            for &rowid in rowids {
+                let bad = rows
+                    .get_rowid(rowid, |row| examine(self.env(), rows, rowid, &row))?
+                    .flatten();
+                if let Some(bad) = bad {
+                    rows.delete_rowid(rowid)?;
+                    dropped.push(bad);
+                }
+            }
+            Ok(dropped)
+        })?;
+        if !dropped.is_empty() {
+            tracing::info!(rows = dropped.len(), "deleted unreadable rows");
+        }
+        Ok(dropped)
+    }
+}
+
+/// Rows examined per statement.
+const BATCH: usize = 512;
+
+/// What fails to open in one row, if anything. Errors other than a failed
+/// integrity check (storage, another handle's rotation) are the caller's.
+pub(crate) fn examine<E: Envelope>(
+    env: &E,
+    rows: &Rows<'_>,
+    rowid: i64,
+    row: &RowRef<'_>,
+) -> Result<Option<UnreadableRow>> {
+    let name_fails = fails(env.open_name(rows, row).map(drop))?;
+    let value_fails = fails(env.open_value(rows, row, |_| Ok(())))?;
+    if !name_fails && !value_fails {
+        return Ok(None);
+    }
+    let current = rows.meta_get(super::meta::META_GENERATION)?;
+    let current = super::meta::parse_generation(current.as_deref())?;
+    let other_generation = row
+        .name
+        .and_then(|sealed| envelope::generation(sealed).ok())
+        .filter(|&g| g != current);
+    Ok(Some(UnreadableRow {
+        rowid,
+        name_fails,
+        value_fails,
+        other_generation,
+    }))
+}
+
+/// Whether an open failed its integrity check; other errors pass through.
+fn fails(opened: Result<()>) -> Result<bool> {
+    match opened {
+        Ok(()) => Ok(false),
+        Err(Error::Integrity(_)) => Ok(true),
+        Err(e) => Err(e),
+    }
+}
