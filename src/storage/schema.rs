@@ -344,7 +344,14 @@ fn check_schema(conn: &Connection, not_a_vault: &dyn Fn() -> Error) -> Result<()
 fn read_header(conn: &Connection) -> Result<Header> {
     let mut stmt = conn.prepare_cached("SELECT value FROM meta WHERE name = ?1")?;
     let id: Option<Vec<u8>> = stmt.query_row([META_VAULT_ID], |r| r.get(0)).optional()?;
-    let kind: Option<Vec<u8>> = stmt.query_row([META_KIND], |r| r.get(0)).optional()?;
+    // Read as bytes whether stored as a blob or as text: an attacker's
+    // `SET value = 'plain'` is an edit to report, not a type error.
+    let kind: Option<Vec<u8>> = stmt
+        .query_row([META_KIND], |r| {
+            Ok(r.get_ref(0)?.as_bytes().map(<[u8]>::to_vec))
+        })
+        .optional()?
+        .transpose()?;
     let vault_id = id
         .and_then(|v| <[u8; 16]>::try_from(v.as_slice()).ok())
         .ok_or(Error::Corrupt {

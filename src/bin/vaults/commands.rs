@@ -7,12 +7,15 @@ use std::time::Duration;
 
 use clap::CommandFactory;
 use serde_json::json;
-use vaults::{EncryptedVault, ExpireIf, KdfParams, SlotInfo, Store, Ttl, Vault};
+use vaults::{
+    EncryptedVault, ExpireIf, KdfParams, Keyring, LockedVault, SlotInfo, Store, Ttl, Vault,
+};
 use zeroize::Zeroizing;
 
 use crate::cli::{Cli, Command, ExpireCondition, Global, ImportFormat, KdfArgs, SlotCommand};
 use crate::error::{CliError, CliResult};
 use crate::open::{self, Locked, Opened, Target};
+use crate::plain_list;
 use crate::secrets;
 use crate::transfer;
 use crate::values::{self, Bytes, Shown};
@@ -43,11 +46,7 @@ pub fn run(cli: Cli) -> CliResult<()> {
         command => {
             let t = Target::from(g)?;
             match command {
-                Command::Init {
-                    plain,
-                    keyring,
-                    kdf,
-                } => init(g, &t, plain, keyring, &kdf),
+                Command::Init { keyring, kdf } => init(g, &t, keyring, &kdf),
                 Command::Set { key, ttl, keep_ttl } => {
                     with_store!(open::open(g, &t)?, s => set(g, &s, &key, ttl, keep_ttl, g.json))
                 }
@@ -71,7 +70,7 @@ pub fn run(cli: Cli) -> CliResult<()> {
                 }
                 Command::Cleanup => cleanup(g, &t),
                 Command::Unlock { duration } => unlock(g, &t, duration),
-                Command::Lock => lock(&t),
+                Command::Lock => lock(g, &t),
                 Command::Passwd { new } => {
                     let vault = open::open_with_passphrase(g, &t)?;
                     let slot = vault.unlocked_slot();
@@ -142,7 +141,13 @@ fn kdf_params(kdf: &KdfArgs) -> CliResult<KdfParams> {
         .map_err(|e| CliError::usage(e.to_string()))
 }
 
-fn init(g: &Global, t: &Target, plain: bool, keyring: bool, kdf: &KdfArgs) -> CliResult<()> {
+fn init(g: &Global, t: &Target, keyring: bool, kdf: &KdfArgs) -> CliResult<()> {
+    if g.plain && (keyring || kdf.kdf_memory.is_some() || kdf.kdf_time.is_some()) {
+        return Err(CliError::usage(
+            "a plain vault has no keys: --plain (or VAULTS_PLAIN) cannot go with --keyring, \
+             --kdf-memory or --kdf-time",
+        ));
+    }
     if t.path.exists() {
         return Err(CliError::failure(format!(
             "vault {:?} already exists at {}",
@@ -151,8 +156,15 @@ fn init(g: &Global, t: &Target, plain: bool, keyring: bool, kdf: &KdfArgs) -> Cl
         )));
     }
     t.dir.create_root()?;
-    if plain {
-        Vault::open(&t.path)?;
+    if g.plain {
+        plain_list::check_recordable(&t.path)?;
+        let vault = Vault::open(&t.path)?;
+        // Recorded where the file cannot change it: later commands open
+        // this file as plain only while its id is the one recorded here.
+        if let Err(e) = plain_list::add(&t.path, &vault.id()) {
+            let _ = vault.destroy();
+            return Err(e);
+        }
         return say(
             g,
             &format!("created plain vault {:?} at {}", t.name, t.path.display()),
@@ -174,6 +186,8 @@ fn init(g: &Global, t: &Target, plain: bool, keyring: bool, kdf: &KdfArgs) -> Cl
         false => None,
     };
     let mut vault = EncryptedVault::create(&t.path, &pass, params)?;
+    // A plain vault once recorded at this path is gone.
+    plain_list::remove(&t.path);
     let mut slot = None;
     if let Some(keyring) = keyring {
         vault.set_keyring(keyring);
@@ -403,7 +417,7 @@ fn persist<S: Store>(g: &Global, s: &S, key: &str) -> CliResult<()> {
 }
 
 fn cleanup(g: &Global, t: &Target) -> CliResult<()> {
-    let n = match open::open_locked(t)? {
+    let n = match open::open_locked(g, t)? {
         Locked::Plain(v) => v.cleanup_expired()?,
         Locked::Encrypted(v) => v.cleanup_expired()?,
     };
@@ -418,7 +432,7 @@ fn cleanup(g: &Global, t: &Target) -> CliResult<()> {
 }
 
 fn unlock(g: &Global, t: &Target, for_: Duration) -> CliResult<()> {
-    let locked = match open::open_locked(t)? {
+    let locked = match open::open_locked(g, t)? {
         Locked::Plain(_) => {
             return say(
                 g,
@@ -446,8 +460,8 @@ fn unlock(g: &Global, t: &Target, for_: Duration) -> CliResult<()> {
     )
 }
 
-fn lock(t: &Target) -> CliResult<()> {
-    let id = match open::open_locked(t)? {
+fn lock(g: &Global, t: &Target) -> CliResult<()> {
+    let id = match open::open_locked(g, t)? {
         Locked::Plain(_) => return Ok(()),
         Locked::Encrypted(l) => l.id(),
     };
@@ -469,7 +483,7 @@ fn slot_params(vault: &EncryptedVault, slot: u32) -> CliResult<KdfParams> {
 }
 
 fn rotate(g: &Global, t: &Target) -> CliResult<()> {
-    let locked = match open::open_locked(t)? {
+    let locked = match open::open_locked(g, t)? {
         Locked::Plain(_) => {
             return Err(CliError::usage(format!(
                 "vault {:?} is plain: it has no key",
@@ -738,7 +752,7 @@ fn import(
 }
 
 fn destroy(g: &Global, t: &Target, force: bool) -> CliResult<()> {
-    let locked = open::open_locked(t)?;
+    let locked = open::open_locked(g, t)?;
     if !force {
         if g.no_input || !secrets::has_terminal() {
             return Err(CliError::usage(
@@ -755,22 +769,42 @@ fn destroy(g: &Global, t: &Target, force: bool) -> CliResult<()> {
     }
     match locked {
         Locked::Plain(v) => v.destroy()?,
-        Locked::Encrypted(l) => {
-            if let Some(ring) = open::kernel_keyring() {
-                ring.forget(&l.id());
-            }
-            let l = match open::keyring_store() {
-                Some(()) => l.with_keyring(vaults::Keyring::default_store()),
-                None => l,
-            };
-            l.destroy()?;
-        }
+        Locked::Encrypted(l) => destroy_encrypted(t, l)?,
     }
+    plain_list::remove(&t.path);
     say(
         g,
         &format!("destroyed vault {:?}", t.name),
         json!({"destroyed": t.name}),
     )
+}
+
+/// Deletes an encrypted vault, and forgets only the kernel-keyring secrets
+/// that open it: the vault id and the slot records that name them are not
+/// authenticated before an unlock, and could name another vault's.
+fn destroy_encrypted(t: &Target, locked: LockedVault) -> CliResult<()> {
+    let keyring = open::keyring_store().map(|()| Keyring::default_store());
+    let id = locked.id();
+    if let Some(ring) = open::kernel_keyring()
+        && let Some(key) = ring.load(&id)
+        && let Ok(mut vault) = open::reopen(t)?.unlock_with_key(&key)
+    {
+        // The cached key opens this vault and proves its metadata: the
+        // cache entry and every keyring slot are this vault's own.
+        ring.forget(&id);
+        drop(locked);
+        if let Some(keyring) = keyring {
+            vault.set_keyring(keyring);
+        }
+        return Ok(vault.destroy()?);
+    }
+    // Without the key, the library forgets keyring entries only when one
+    // of them opens this vault.
+    let locked = match keyring {
+        Some(keyring) => locked.with_keyring(keyring),
+        None => locked,
+    };
+    Ok(locked.destroy()?)
 }
 
 /// Reads one line, with echo, from the terminal.

@@ -67,6 +67,9 @@ impl From<Error> for CliError {
                     path.display()
                 )
             }
+            Error::Integrity(vaults::Integrity::Kind) => "the vault looks tampered with: its file \
+                says it is plain, but it carries an encrypted vault's records"
+                .to_owned(),
             Error::Integrity(_) => format!("{e}: the vault file was modified or damaged"),
             _ => e.to_string(),
         };

@@ -8,6 +8,7 @@ mod cli;
 mod commands;
 mod error;
 mod open;
+mod plain_list;
 mod secrets;
 mod transfer;
 mod values;
