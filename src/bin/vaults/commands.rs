@@ -12,6 +12,7 @@ use vaults::{
 };
 use zeroize::Zeroizing;
 
+use crate::child_env;
 use crate::cli::{Cli, Command, ExpireCondition, Global, ImportFormat, KdfArgs, SlotCommand};
 use crate::error::{CliError, CliResult};
 use crate::open::{self, Locked, Opened, Target};
@@ -610,19 +611,20 @@ fn exec(
     only: &[String],
     command: &[std::ffi::OsString],
 ) -> CliResult<()> {
-    let env = with_store!(open::open(g, t)?, s => exec_env(&s, prefix, only))?;
+    let env = with_store!(open::open(g, t)?, s => child_env::build(&s, prefix, only))?;
     let (program, args) = command
         .split_first()
         .ok_or_else(|| CliError::usage("no command given"))?;
+    child_env::check_fits(command, &env)?;
     // exec replaces this process: the child's exit code is ours, and no
     // unlocked key outlives the hand-over.
     crate::unharden();
-    // The child gets the entries it asked for, never the key to all of them.
+    // The child gets the entries it asked for and the caller's variables
+    // minus ours: no passphrase source, no vault folder, nothing to unlock
+    // another entry with.
     let err = std::process::Command::new(program)
         .args(args)
-        .env_remove("VAULTS_PASSPHRASE")
-        .env_remove("VAULTS_NEW_PASSPHRASE")
-        .env_remove("VAULTS_EXPORT_PASSPHRASE")
+        .env_clear()
         .envs(env)
         .exec();
     let code = match err.kind() {
@@ -633,36 +635,6 @@ fn exec(
         code,
         format!("cannot run {}: {err}", program.to_string_lossy()),
     ))
-}
-
-fn exec_env<S: Store>(s: &S, prefix: &str, only: &[String]) -> CliResult<Vec<(String, String)>> {
-    let names = match only.is_empty() {
-        true => s.keys()?,
-        false => only.to_vec(),
-    };
-    let mut env: Vec<(String, String, String)> = Vec::new();
-    for name in names {
-        let stored = s
-            .get_bytes(&name)?
-            .ok_or_else(|| CliError::no_entry(&name))?;
-        let value = values::env_value(&stored).ok_or_else(|| {
-            CliError::failure(format!(
-                "entry {name:?} cannot be an environment variable (binary or has a NUL byte)"
-            ))
-        })?;
-        let var = values::env_name(prefix, &name);
-        if let Some(clash) = env.iter().find(|(v, _, _)| *v == var) {
-            return Err(CliError::usage(format!(
-                "entries {:?} and {name:?} both map to ${var}; use --only to pick one",
-                clash.1
-            )));
-        }
-        env.push((var, name, value));
-    }
-    Ok(env
-        .into_iter()
-        .map(|(var, _, value)| (var, value))
-        .collect())
 }
 
 fn export(
