@@ -205,3 +205,46 @@ fn a_large_environment_that_fits_is_passed_whole() {
         .success()
         .stdout("1000\n");
 }
+
+/// Runs `vaults lock` when dropped.
+struct Lock<'a>(&'a Env);
+
+impl Drop for Lock<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.cmd().arg("lock").output();
+    }
+}
+
+/// The child runs in a fresh session keyring, marked as an `exec` child:
+/// a `vaults` inside it neither finds the cached unlock key nor unlocks
+/// through a keyring slot, so it cannot read entries it was not given.
+#[test]
+fn the_child_cannot_use_the_cached_unlock_key() {
+    let env = vault();
+    let out = env.pw().arg("unlock").output().unwrap();
+    if cli_util::keyring_unusable(&out) {
+        return;
+    }
+    assert_success(&out);
+    let _lock = Lock(&env);
+    // Unlocked: no passphrase needed out here.
+    env.cmd().args(["get", "other"]).assert().success();
+    let out = env
+        .cmd()
+        .args(["exec", "--only", "a", "--", BIN, "--dir"])
+        .arg(&env.dir)
+        .args(["--no-input", "get", "other"])
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains(SECRET),
+        "the child read an entry through the cached key"
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    // The entry it was given still arrives.
+    env.cmd()
+        .args(["exec", "--only", "a", "--", "sh", "-c", r#"printf %s "$A""#])
+        .assert()
+        .success()
+        .stdout("first");
+}

@@ -616,6 +616,7 @@ fn exec(
         .split_first()
         .ok_or_else(|| CliError::usage("no command given"))?;
     child_env::check_fits(command, &env)?;
+    secrets::isolate_session_keyring()?;
     // exec replaces this process: the child's exit code is ours, and no
     // unlocked key outlives the hand-over.
     crate::unharden();
