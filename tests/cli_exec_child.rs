@@ -180,7 +180,8 @@ fn an_environment_too_large_for_exec_is_a_clear_error() {
     let out = env
         .cmd()
         .env("MARKER", &marker)
-        .args(["--plain", "exec", "--", "sh", "-c", r#"touch "$MARKER""#])
+        .env("VAULTS_PLAIN", "1")
+        .args(["exec", "--", "sh", "-c", r#"touch "$MARKER""#])
         .output()
         .unwrap();
     let line = assert_error(&out, 1, &[]);
@@ -193,14 +194,8 @@ fn a_large_environment_that_fits_is_passed_whole() {
     // 1,000 × 82 bytes: under the smallest limit Linux has (128 KiB).
     let env = big_vault(1_000);
     env.cmd()
-        .args([
-            "--plain",
-            "exec",
-            "--",
-            "sh",
-            "-c",
-            "env | grep -c '^K[0-9]'",
-        ])
+        .env("VAULTS_PLAIN", "1")
+        .args(["exec", "--", "sh", "-c", "env | grep -c '^K[0-9]'"])
         .assert()
         .success()
         .stdout("1000\n");
