@@ -209,7 +209,8 @@ pub enum Command {
         /// Prefix for every variable name
         #[arg(long, value_name = "P", default_value = "")]
         prefix: String,
-        /// Only these entries
+        /// Only these entries (the only way to pass one whose variable steers a
+        /// loader, a shell or an interpreter: PATH, LD_*, BASH_ENV, PYTHON*, GIT_*, ...)
         #[arg(long, value_name = "KEY", num_args = 1..)]
         only: Vec<String>,
         /// The command and its arguments

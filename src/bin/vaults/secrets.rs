@@ -191,8 +191,13 @@ pub fn isolate_session_keyring() -> CliResult<()> {
     };
     match vaults_session_keyring::join_new_session() {
         Ok(_) => {}
-        // A kernel without keyrings has no cached key to hide.
-        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::NOSYS.raw_os_error()) => {
+        // A kernel without keyrings, or a sandbox that forbids them (Docker's
+        // default seccomp profile answers EPERM): no key can be cached there.
+        Err(e)
+            if [rustix::io::Errno::NOSYS, rustix::io::Errno::PERM]
+                .iter()
+                .any(|no| e.raw_os_error() == Some(no.raw_os_error())) =>
+        {
             return Ok(());
         }
         Err(e) => return Err(fail(&e.to_string())),
