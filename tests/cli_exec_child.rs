@@ -243,3 +243,21 @@ fn the_child_cannot_use_the_cached_unlock_key() {
         .success()
         .stdout("first");
 }
+
+/// A value that is not CBOR at all (raw bytes another program stored) still
+/// reaches the child when it is text, as before.
+#[test]
+fn raw_values_from_other_programs_still_arrive() {
+    let env = Env::new();
+    std::fs::create_dir_all(&env.dir).unwrap();
+    let vault = vaults::Vault::open(env.vault_path()).unwrap();
+    vault.put_bytes("raw", b"raw-text").unwrap();
+    vault.put("cbor", "cbor-text").unwrap();
+    vault.close().unwrap();
+    env.cmd()
+        .env("VAULTS_PLAIN", "1")
+        .args(["exec", "--", "sh", "-c", r#"printf '%s|%s' "$RAW" "$CBOR""#])
+        .assert()
+        .success()
+        .stdout("raw-text|cbor-text");
+}

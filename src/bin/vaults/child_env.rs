@@ -97,18 +97,15 @@ pub fn build<S: Store>(
     if prefix.contains(['=', '\0']) {
         return Err(CliError::usage("--prefix cannot contain '=' or a NUL byte"));
     }
-    let names = match only.is_empty() {
-        true => s.keys()?,
-        false => only.to_vec(),
+    let named = !only.is_empty();
+    let found = match named {
+        true => read_named(s, only)?,
+        false => read_all(s)?,
     };
-    let mut by_var: HashMap<String, String> = HashMap::with_capacity(names.len());
-    let mut entries = Vec::with_capacity(names.len());
-    for name in names {
-        let named = !only.is_empty();
-        let stored = s
-            .get_bytes(&name)?
-            .ok_or_else(|| CliError::no_entry(&name))?;
-        let Some(value) = values::env_value(&stored) else {
+    let mut by_var: HashMap<String, String> = HashMap::with_capacity(found.len());
+    let mut entries = Vec::with_capacity(found.len());
+    for (name, value) in found {
+        let Some(value) = value else {
             if named {
                 return Err(CliError::failure(format!(
                     "entry {name:?} cannot be an environment variable (binary or has a NUL byte)"
@@ -151,6 +148,33 @@ pub fn build<S: Store>(
         env.push((var.into(), value.into()));
     }
     Ok(env)
+}
+
+/// Each of `names` with its value as a variable's (`None`: it cannot be one).
+fn read_named<S: Store>(s: &S, names: &[String]) -> CliResult<Vec<(String, Option<String>)>> {
+    names
+        .iter()
+        .map(|name| {
+            let stored = s.get_bytes(name)?.ok_or_else(|| CliError::no_entry(name))?;
+            Ok((name.clone(), values::env_value(&stored)))
+        })
+        .collect()
+}
+
+/// Every entry, sorted by name, in one pass of the library's iterator;
+/// through [`read_named`] if a value is not CBOR at all (raw bytes from
+/// another program), which the iterator cannot hand out with its name.
+fn read_all<S: Store>(s: &S) -> CliResult<Vec<(String, Option<String>)>> {
+    let mut all = Vec::new();
+    for item in s.iter::<ciborium::Value>() {
+        match item {
+            Ok((name, value)) => all.push((name, values::env_value_of(value))),
+            Err(vaults::Error::Decode { .. }) => return read_named(s, &s.keys()?),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(all)
 }
 
 /// Fails, before `exec`, when `argv` and `env` would not fit in what
