@@ -38,6 +38,10 @@ pub enum Integrity {
     Metadata,
     /// A key slot is malformed.
     Slot,
+    /// The vault's kind record says plain, but the file carries an
+    /// encrypted vault's records: the kind was edited (it is outside the
+    /// metadata MAC), and the file is never opened as plain.
+    Kind,
 }
 
 impl fmt::Display for Integrity {
@@ -47,6 +51,7 @@ impl fmt::Display for Integrity {
             Integrity::Name => "an entry's name",
             Integrity::Metadata => "the vault metadata",
             Integrity::Slot => "a key slot",
+            Integrity::Kind => "the vault kind",
         })
     }
 }

@@ -165,7 +165,9 @@ impl LockedVault {
     /// # Errors
     /// [`Error::VaultNotFound`], [`Error::NotAVault`], [`Error::WrongKind`]
     /// for a plain vault, [`Error::UnsupportedVersion`], or
-    /// [`Error::Integrity`] for malformed metadata.
+    /// [`Error::Integrity`] for malformed metadata, or
+    /// ([`Integrity::Kind`](crate::Integrity::Kind)) for an encrypted vault
+    /// whose kind record was set to plain.
     pub fn open(path: impl AsRef<Path>) -> Result<LockedVault> {
         Self::open_with(&OpenOptions::new(), path)
     }
@@ -262,26 +264,50 @@ impl LockedVault {
         self.vault.cleanup_expired()
     }
 
-    /// Deletes the vault file and the keyring entries its slots name,
-    /// without the key.
+    /// Deletes the vault file, and the keyring entries of its slots when
+    /// the keyring proves them, without the key.
+    ///
+    /// Slot records are not authenticated before an unlock: one copied from
+    /// another vault names that vault's keyring entry. So entries are only
+    /// deleted when a keyring slot's secret opens this vault and the
+    /// metadata MAC holds under the key it unwraps; then every keyring
+    /// slot is this vault's own. Otherwise no keyring entry is touched (use
+    /// [`EncryptedVault::destroy`] on an unlocked vault to delete them).
     ///
     /// # Errors
     /// [`Error::Io`] if a file cannot be removed.
     pub fn destroy(self) -> Result<()> {
         let keyring = self.keyring.clone();
-        let accounts: Vec<String> = self
-            .slots()
-            .into_iter()
-            .filter_map(|s| match s {
-                SlotInfo::Keyring { account, .. } => Some(account),
-                SlotInfo::Passphrase { .. } => None,
-            })
-            .collect();
+        let accounts = match self.proven_by_keyring() {
+            true => keyring_accounts(&self.slots()),
+            false => Vec::new(),
+        };
         self.vault.destroy()?;
         for account in accounts {
             keyring.forget(&account);
         }
         Ok(())
+    }
+
+    /// Whether a keyring slot's secret unwraps this vault's key and the
+    /// metadata MAC holds under it.
+    fn proven_by_keyring(&self) -> bool {
+        let vault_id = self.vault.id();
+        self.meta.slots.iter().any(|(id, record)| {
+            let SlotKind::Keyring { account } = record.kind() else {
+                return false;
+            };
+            let Ok(Some(secret)) = self.keyring.load_secret(account) else {
+                return false;
+            };
+            match record.unwrap(&vault_id, *id, &secret) {
+                Ok(key) => self
+                    .meta
+                    .verify(&SubKeys::derive(&key, &vault_id), &vault_id)
+                    .is_ok(),
+                Err(_) => false,
+            }
+        })
     }
 
     /// Unlocks with a passphrase, trying the passphrase slots within the
@@ -689,15 +715,9 @@ impl EncryptedVault {
     /// # Errors
     /// [`Error::Io`] if a file cannot be removed.
     pub fn destroy(self) -> Result<()> {
-        let accounts: Vec<String> = self
-            .slots()
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|s| match s {
-                SlotInfo::Keyring { account, .. } => Some(account),
-                SlotInfo::Passphrase { .. } => None,
-            })
-            .collect();
+        // Authenticated now: a slot added behind our back fails the MAC,
+        // and then no keyring entry is touched.
+        let accounts = keyring_accounts(&self.slots().unwrap_or_default());
         let keyring = self.keyring.clone();
         self.vault.destroy()?;
         for account in accounts {
@@ -737,6 +757,17 @@ fn next_free_slot(meta: &Meta) -> Result<u32> {
         return Err(Error::TooManySlots { max: MAX_SLOTS });
     }
     meta.next_slot_id()
+}
+
+/// The keyring accounts of `slots`.
+fn keyring_accounts(slots: &[SlotInfo]) -> Vec<String> {
+    slots
+        .iter()
+        .filter_map(|s| match s {
+            SlotInfo::Keyring { account, .. } => Some(account.clone()),
+            SlotInfo::Passphrase { .. } => None,
+        })
+        .collect()
 }
 
 /// A fresh 32-byte secret stored in `keyring` under a fresh account name.

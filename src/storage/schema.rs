@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
-use crate::{Error, Kind, Result};
+use crate::{Error, Integrity, Kind, Result};
 
 /// `PRAGMA application_id` of every vault file: ASCII "VALT".
 pub(crate) const APPLICATION_ID: i32 = 0x5641_4C54;
@@ -21,6 +21,11 @@ pub(crate) const SCHEMA_VERSION: i64 = 1;
 /// Meta records every vault has.
 pub(crate) const META_VAULT_ID: &str = "vault_id";
 pub(crate) const META_KIND: &str = "kind";
+
+/// A plain vault's `meta` holds these records and no other: every further
+/// record (the encrypted layer's `crypto`, `generation`, `mac`, `slot.*`)
+/// belongs to an encrypted vault, whatever its `kind` record says.
+const PLAIN_META: [&str; 2] = [META_VAULT_ID, META_KIND];
 
 /// The schema, in the order created.
 ///
@@ -339,7 +344,14 @@ fn check_schema(conn: &Connection, not_a_vault: &dyn Fn() -> Error) -> Result<()
 fn read_header(conn: &Connection) -> Result<Header> {
     let mut stmt = conn.prepare_cached("SELECT value FROM meta WHERE name = ?1")?;
     let id: Option<Vec<u8>> = stmt.query_row([META_VAULT_ID], |r| r.get(0)).optional()?;
-    let kind: Option<Vec<u8>> = stmt.query_row([META_KIND], |r| r.get(0)).optional()?;
+    // Read as bytes whether stored as a blob or as text: an attacker's
+    // `SET value = 'plain'` is an edit to report, not a type error.
+    let kind: Option<Vec<u8>> = stmt
+        .query_row([META_KIND], |r| {
+            Ok(r.get_ref(0)?.as_bytes().map(<[u8]>::to_vec))
+        })
+        .optional()?
+        .transpose()?;
     let vault_id = id
         .and_then(|v| <[u8; 16]>::try_from(v.as_slice()).ok())
         .ok_or(Error::Corrupt {
@@ -354,5 +366,18 @@ fn read_header(conn: &Connection) -> Result<Header> {
             });
         }
     };
+    // The kind record is outside the metadata MAC: a file that says `plain`
+    // but carries any other record is an encrypted vault whose kind was
+    // edited, and opening it as plain would store new secrets in clear.
+    if kind == Kind::Plain && has_foreign_meta(conn)? {
+        return Err(Error::Integrity(Integrity::Kind));
+    }
     Ok(Header { vault_id, kind })
+}
+
+/// Whether `meta` holds a record a plain vault never has.
+fn has_foreign_meta(conn: &Connection) -> Result<bool> {
+    let mut stmt =
+        conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM meta WHERE name NOT IN (?1, ?2))")?;
+    Ok(stmt.query_row(PLAIN_META, |r| r.get(0))?)
 }

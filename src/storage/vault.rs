@@ -144,7 +144,10 @@ impl OpenOptions {
     /// [`Error::VaultNotFound`] when the file is missing and creation is off;
     /// [`Error::NotAVault`] for a file that is not a vault;
     /// [`Error::UnsupportedVersion`] for a vault from a newer version;
-    /// [`Error::WrongKind`] for an encrypted vault.
+    /// [`Error::WrongKind`] for an encrypted vault;
+    /// [`Error::Integrity`] ([`Integrity::Kind`](crate::Integrity::Kind))
+    /// for a file whose kind record says plain but that carries an encrypted
+    /// vault's records (its kind was edited).
     pub fn open(&self, path: impl AsRef<Path>) -> Result<Vault> {
         let init = Init {
             vault_id: None,

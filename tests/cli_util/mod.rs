@@ -35,6 +35,7 @@ const CLEARED: &[&str] = &[
     "VAULTS_EXPORT_PASSPHRASE",
     "VAULTS_EXPORT_PASSPHRASE_FILE",
     "VAULTS_NO_INPUT",
+    "VAULTS_PLAIN",
     "VAULTS_LOG",
 ];
 
@@ -62,6 +63,11 @@ impl Env {
         let path = self.file(name);
         std::fs::write(&path, data).expect("write test file");
         path
+    }
+
+    /// The config folder of this test's user (`$XDG_CONFIG_HOME`).
+    pub fn config_dir(&self) -> PathBuf {
+        self.tmp.path().join("config")
     }
 
     /// The file of the default vault.
@@ -99,7 +105,11 @@ impl Env {
                 cmd.env_remove(name);
             }
         }
+        // `init --plain` records plain vaults in the user's config folder:
+        // this test's own, never the real one.
         cmd.env("VAULTS_DIR", &self.dir)
+            .env("XDG_CONFIG_HOME", self.config_dir())
+            .env("HOME", self.tmp.path().join("home"))
             .env("VAULTS_NO_INPUT", "1")
             // A panic would show a backtrace: the tests that check for one
             // line of error would see it.

@@ -84,6 +84,13 @@ pub struct Global {
     #[arg(long, global = true)]
     pub allow_slow_unlock: bool,
 
+    /// Expect a plain (unencrypted) vault: `init` creates one, and other
+    /// commands open a plain vault that `init --plain` did not record in
+    /// this user's config folder. Without it, a vault file that says it is
+    /// plain but was never recorded is refused as tampered with
+    #[arg(long, global = true, env = "VAULTS_PLAIN", value_parser = clap::builder::BoolishValueParser::new())]
+    pub plain: bool,
+
     /// Never prompt: fail when an input is missing instead
     #[arg(long, global = true, env = "VAULTS_NO_INPUT", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_input: bool,
@@ -97,9 +104,6 @@ pub enum Command {
   vaults init --keyring --kdf-memory 256 --kdf-time 4
   vaults --vault cache init --plain")]
     Init {
-        /// Create a plain (unencrypted) vault
-        #[arg(long, conflicts_with_all = ["keyring", "kdf_memory", "kdf_time"])]
-        plain: bool,
         /// Also add a key slot held in the OS keyring, so commands need no passphrase
         #[arg(long)]
         keyring: bool,
@@ -238,7 +242,8 @@ pub enum Command {
         /// Prefix for every variable name
         #[arg(long, value_name = "P", default_value = "")]
         prefix: String,
-        /// Only these entries
+        /// Only these entries (the only way to pass one whose variable steers a
+        /// loader, a shell or an interpreter: PATH, LD_*, BASH_ENV, PYTHON*, GIT_*, ...)
         #[arg(long, value_name = "KEY", num_args = 1..)]
         only: Vec<String>,
         /// The command and its arguments

@@ -7,12 +7,17 @@ use std::time::Duration;
 
 use clap::CommandFactory;
 use serde_json::json;
-use vaults::{EncryptedVault, ExpireIf, KdfParams, KeyChange, SlotInfo, Store, Ttl, Vault};
+use vaults::{
+    EncryptedVault, ExpireIf, KdfParams, KeyChange, Keyring, LockedVault, SlotInfo, Store, Ttl,
+    Vault,
+};
 use zeroize::Zeroizing;
 
+use crate::child_env;
 use crate::cli::{Cli, Command, ExpireCondition, Global, ImportFormat, KdfArgs, SlotCommand};
 use crate::error::{CliError, CliResult};
 use crate::open::{self, Locked, Opened, Target};
+use crate::plain_list;
 use crate::secrets;
 use crate::transfer;
 use crate::values::{self, Bytes, Shown};
@@ -43,11 +48,7 @@ pub fn run(cli: Cli) -> CliResult<()> {
         command => {
             let t = Target::from(g)?;
             match command {
-                Command::Init {
-                    plain,
-                    keyring,
-                    kdf,
-                } => init(g, &t, plain, keyring, &kdf),
+                Command::Init { keyring, kdf } => init(g, &t, keyring, &kdf),
                 Command::Set { key, ttl, keep_ttl } => {
                     with_store!(open::open(g, &t)?, s => set(g, &s, &key, ttl, keep_ttl, g.json))
                 }
@@ -71,7 +72,7 @@ pub fn run(cli: Cli) -> CliResult<()> {
                 }
                 Command::Cleanup => cleanup(g, &t),
                 Command::Unlock { duration } => unlock(g, &t, duration),
-                Command::Lock => lock(&t),
+                Command::Lock => lock(g, &t),
                 Command::Passwd { new } => passwd(g, &t, &new),
                 Command::Rotate { drop_unreadable } => rotate(g, &t, drop_unreadable),
                 Command::Doctor { yes } => doctor(g, &t, yes),
@@ -136,7 +137,13 @@ fn kdf_params(kdf: &KdfArgs) -> CliResult<KdfParams> {
         .map_err(|e| CliError::usage(e.to_string()))
 }
 
-fn init(g: &Global, t: &Target, plain: bool, keyring: bool, kdf: &KdfArgs) -> CliResult<()> {
+fn init(g: &Global, t: &Target, keyring: bool, kdf: &KdfArgs) -> CliResult<()> {
+    if g.plain && (keyring || kdf.kdf_memory.is_some() || kdf.kdf_time.is_some()) {
+        return Err(CliError::usage(
+            "a plain vault has no keys: --plain (or VAULTS_PLAIN) cannot go with --keyring, \
+             --kdf-memory or --kdf-time",
+        ));
+    }
     if t.path.exists() {
         return Err(CliError::failure(format!(
             "vault {:?} already exists at {}",
@@ -145,8 +152,15 @@ fn init(g: &Global, t: &Target, plain: bool, keyring: bool, kdf: &KdfArgs) -> Cl
         )));
     }
     t.dir.create_root()?;
-    if plain {
-        Vault::open(&t.path)?;
+    if g.plain {
+        plain_list::check_recordable(&t.path)?;
+        let vault = Vault::open(&t.path)?;
+        // Recorded where the file cannot change it: later commands open
+        // this file as plain only while its id is the one recorded here.
+        if let Err(e) = plain_list::add(&t.path, &vault.id()) {
+            let _ = vault.destroy();
+            return Err(e);
+        }
         return say(
             g,
             &format!("created plain vault {:?} at {}", t.name, t.path.display()),
@@ -168,6 +182,8 @@ fn init(g: &Global, t: &Target, plain: bool, keyring: bool, kdf: &KdfArgs) -> Cl
         false => None,
     };
     let mut vault = EncryptedVault::create(&t.path, &pass, params)?;
+    // A plain vault once recorded at this path is gone.
+    plain_list::remove(&t.path);
     let mut slot = None;
     if let Some(keyring) = keyring {
         vault.set_keyring(keyring);
@@ -397,7 +413,7 @@ fn persist<S: Store>(g: &Global, s: &S, key: &str) -> CliResult<()> {
 }
 
 fn cleanup(g: &Global, t: &Target) -> CliResult<()> {
-    let n = match open::open_locked(t)? {
+    let n = match open::open_locked(g, t)? {
         Locked::Plain(v) => v.cleanup_expired()?,
         Locked::Encrypted(v) => v.cleanup_expired()?,
     };
@@ -412,7 +428,7 @@ fn cleanup(g: &Global, t: &Target) -> CliResult<()> {
 }
 
 fn unlock(g: &Global, t: &Target, for_: Duration) -> CliResult<()> {
-    let locked = match open::open_locked(t)? {
+    let locked = match open::open_locked(g, t)? {
         Locked::Plain(_) => {
             return say(
                 g,
@@ -440,8 +456,8 @@ fn unlock(g: &Global, t: &Target, for_: Duration) -> CliResult<()> {
     )
 }
 
-fn lock(t: &Target) -> CliResult<()> {
-    let id = match open::open_locked(t)? {
+fn lock(g: &Global, t: &Target) -> CliResult<()> {
+    let id = match open::open_locked(g, t)? {
         Locked::Plain(_) => return Ok(()),
         Locked::Encrypted(l) => l.id(),
     };
@@ -508,7 +524,7 @@ fn slot_params(vault: &EncryptedVault, slot: u32) -> CliResult<KdfParams> {
 }
 
 fn rotate(g: &Global, t: &Target, drop_unreadable: bool) -> CliResult<()> {
-    let locked = match open::open_locked(t)? {
+    let locked = match open::open_locked(g, t)? {
         Locked::Plain(_) => {
             return Err(CliError::usage(format!(
                 "vault {:?} is plain: it has no key",
@@ -746,19 +762,21 @@ fn exec(
     only: &[String],
     command: &[std::ffi::OsString],
 ) -> CliResult<()> {
-    let env = with_store!(open::open(g, t)?, s => exec_env(&s, prefix, only))?;
+    let env = with_store!(open::open(g, t)?, s => child_env::build(&s, prefix, only))?;
     let (program, args) = command
         .split_first()
         .ok_or_else(|| CliError::usage("no command given"))?;
+    child_env::check_fits(command, &env)?;
+    secrets::isolate_session_keyring()?;
     // exec replaces this process: the child's exit code is ours, and no
     // unlocked key outlives the hand-over.
     crate::unharden();
-    // The child gets the entries it asked for, never the key to all of them.
+    // The child gets the entries it asked for and the caller's variables
+    // minus ours: no passphrase source, no vault folder, nothing to unlock
+    // another entry with.
     let err = std::process::Command::new(program)
         .args(args)
-        .env_remove("VAULTS_PASSPHRASE")
-        .env_remove("VAULTS_NEW_PASSPHRASE")
-        .env_remove("VAULTS_EXPORT_PASSPHRASE")
+        .env_clear()
         .envs(env)
         .exec();
     let code = match err.kind() {
@@ -769,36 +787,6 @@ fn exec(
         code,
         format!("cannot run {}: {err}", program.to_string_lossy()),
     ))
-}
-
-fn exec_env<S: Store>(s: &S, prefix: &str, only: &[String]) -> CliResult<Vec<(String, String)>> {
-    let names = match only.is_empty() {
-        true => s.keys()?,
-        false => only.to_vec(),
-    };
-    let mut env: Vec<(String, String, String)> = Vec::new();
-    for name in names {
-        let stored = s
-            .get_bytes(&name)?
-            .ok_or_else(|| CliError::no_entry(&name))?;
-        let value = values::env_value(&stored).ok_or_else(|| {
-            CliError::failure(format!(
-                "entry {name:?} cannot be an environment variable (binary or has a NUL byte)"
-            ))
-        })?;
-        let var = values::env_name(prefix, &name);
-        if let Some(clash) = env.iter().find(|(v, _, _)| *v == var) {
-            return Err(CliError::usage(format!(
-                "entries {:?} and {name:?} both map to ${var}; use --only to pick one",
-                clash.1
-            )));
-        }
-        env.push((var, name, value));
-    }
-    Ok(env
-        .into_iter()
-        .map(|(var, _, value)| (var, value))
-        .collect())
 }
 
 fn export(
@@ -888,7 +876,7 @@ fn import(
 }
 
 fn destroy(g: &Global, t: &Target, force: bool) -> CliResult<()> {
-    let locked = open::open_locked(t)?;
+    let locked = open::open_locked(g, t)?;
     if !force {
         if g.no_input || !secrets::has_terminal() {
             return Err(CliError::usage(
@@ -905,22 +893,42 @@ fn destroy(g: &Global, t: &Target, force: bool) -> CliResult<()> {
     }
     match locked {
         Locked::Plain(v) => v.destroy()?,
-        Locked::Encrypted(l) => {
-            if let Some(ring) = open::kernel_keyring() {
-                ring.forget(&l.id());
-            }
-            let l = match open::keyring_store() {
-                Some(()) => l.with_keyring(vaults::Keyring::default_store()),
-                None => l,
-            };
-            l.destroy()?;
-        }
+        Locked::Encrypted(l) => destroy_encrypted(t, l)?,
     }
+    plain_list::remove(&t.path);
     say(
         g,
         &format!("destroyed vault {:?}", t.name),
         json!({"destroyed": t.name}),
     )
+}
+
+/// Deletes an encrypted vault, and forgets only the kernel-keyring secrets
+/// that open it: the vault id and the slot records that name them are not
+/// authenticated before an unlock, and could name another vault's.
+fn destroy_encrypted(t: &Target, locked: LockedVault) -> CliResult<()> {
+    let keyring = open::keyring_store().map(|()| Keyring::default_store());
+    let id = locked.id();
+    if let Some(ring) = open::kernel_keyring()
+        && let Some(key) = ring.load(&id)
+        && let Ok(mut vault) = open::reopen(t)?.unlock_with_key(&key)
+    {
+        // The cached key opens this vault and proves its metadata: the
+        // cache entry and every keyring slot are this vault's own.
+        ring.forget(&id);
+        drop(locked);
+        if let Some(keyring) = keyring {
+            vault.set_keyring(keyring);
+        }
+        return Ok(vault.destroy()?);
+    }
+    // Without the key, the library forgets keyring entries only when one
+    // of them opens this vault.
+    let locked = match keyring {
+        Some(keyring) => locked.with_keyring(keyring),
+        None => locked,
+    };
+    Ok(locked.destroy()?)
 }
 
 /// Reads one line, with echo, from the terminal.

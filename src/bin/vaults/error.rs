@@ -70,6 +70,9 @@ impl From<Error> for CliError {
             Error::Integrity(vaults::Integrity::Entry | vaults::Integrity::Name) => format!(
                 "{e}: the vault file was modified or damaged; `vaults doctor` lists and deletes unreadable rows"
             ),
+            Error::Integrity(vaults::Integrity::Kind) => "the vault looks tampered with: its file \
+                says it is plain, but it carries an encrypted vault's records"
+                .to_owned(),
             Error::Integrity(_) => format!("{e}: the vault file was modified or damaged"),
             _ => e.to_string(),
         };

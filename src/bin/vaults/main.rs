@@ -4,10 +4,12 @@
 //! prompts, the kernel keyring), calls the library, and prints. Exit codes: 0
 //! success, 1 other error, 2 usage, 3 not found, 4 authentication failed.
 
+mod child_env;
 mod cli;
 mod commands;
 mod error;
 mod open;
+mod plain_list;
 mod secrets;
 mod transfer;
 mod values;

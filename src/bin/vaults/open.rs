@@ -9,7 +9,8 @@ use vaults::{
 };
 
 use crate::cli::Global;
-use crate::error::{CliError, CliResult};
+use crate::error::{self, CliError, CliResult};
+use crate::plain_list;
 use crate::secrets::{self, KernelKeyring};
 
 /// The vault a command works on.
@@ -83,7 +84,13 @@ pub enum Locked {
 }
 
 /// Opens the target without unlocking it.
-pub fn open_locked(t: &Target) -> CliResult<Locked> {
+///
+/// The file never decides that a vault is plain: one whose kind says so is
+/// opened only when the user asked for a plain vault (`--plain`) or `init
+/// --plain` recorded this very vault (path and id) in the user's config.
+/// Otherwise it is an encrypted vault relabelled, or a file put in an
+/// encrypted vault's place, and new secrets would go into it in clear.
+pub fn open_locked(g: &Global, t: &Target) -> CliResult<Locked> {
     t.must_exist()?;
     match LockedVault::open(&t.path) {
         Ok(locked) => Ok(Locked::Encrypted(
@@ -91,14 +98,29 @@ pub fn open_locked(t: &Target) -> CliResult<Locked> {
         )),
         Err(Error::WrongKind {
             found: Kind::Plain, ..
-        }) => Ok(Locked::Plain(Vault::open_existing(&t.path)?)),
+        }) => {
+            let vault = Vault::open_existing(&t.path)?;
+            if g.plain || plain_list::contains(&t.path, &vault.id())? {
+                Ok(Locked::Plain(vault))
+            } else {
+                Err(CliError::new(
+                    error::AUTH,
+                    format!(
+                        "vault {:?} looks tampered with: its file says it is plain, but no plain \
+                         vault was created at this path (pass --plain or set VAULTS_PLAIN=1 if \
+                         you mean a plain vault)",
+                        t.name
+                    ),
+                ))
+            }
+        }
         Err(e) => Err(e.into()),
     }
 }
 
 /// Opens the target, unlocking an encrypted vault.
 pub fn open(g: &Global, t: &Target) -> CliResult<Opened> {
-    match open_locked(t)? {
+    match open_locked(g, t)? {
         Locked::Plain(v) => Ok(Opened::Plain(v)),
         Locked::Encrypted(locked) => unlock(g, t, locked, true).map(Opened::Encrypted),
     }
@@ -107,7 +129,7 @@ pub fn open(g: &Global, t: &Target) -> CliResult<Opened> {
 /// Opens the target, which must be encrypted, with a passphrase (no cached
 /// key, no keyring): for commands that change slots.
 pub fn open_with_passphrase(g: &Global, t: &Target) -> CliResult<EncryptedVault> {
-    match open_locked(t)? {
+    match open_locked(g, t)? {
         Locked::Plain(_) => Err(CliError::usage(format!(
             "vault {:?} is plain: it has no keys",
             t.name
@@ -188,7 +210,8 @@ pub fn unlock_with_passphrase(
     Ok(locked.unlock(pass)?)
 }
 
-fn reopen(t: &Target) -> CliResult<LockedVault> {
+/// Opens the target's encrypted vault again, locked.
+pub fn reopen(t: &Target) -> CliResult<LockedVault> {
     Ok(LockedVault::open(&t.path)?.with_keyring(Keyring::default_store()))
 }
 

@@ -174,6 +174,42 @@ pub fn strip_newline(text: &mut String) {
     }
 }
 
+/// The key that marks the session keyring of a `vaults exec` child.
+const EXEC_CHILD_MARK: &str = "vaults:exec-child";
+
+/// Gives this process, right before it `exec`s the user's command, a new
+/// and empty session keyring, marked so that a `vaults` run inside it uses
+/// neither the cached unlock key nor keyring slots. (The user's persistent
+/// keyring stays reachable to any process of the user that asks the kernel
+/// for it by name; see SECURITY.md.)
+pub fn isolate_session_keyring() -> CliResult<()> {
+    let fail = |what: &str| {
+        CliError::failure(format!(
+            "cannot give the command a session keyring of its own ({what}); \
+             nothing was run"
+        ))
+    };
+    match vaults_session_keyring::join_new_session() {
+        Ok(_) => {}
+        // A kernel without keyrings, or a sandbox that forbids them (Docker's
+        // default seccomp profile answers EPERM): no key can be cached there.
+        Err(e)
+            if [rustix::io::Errno::NOSYS, rustix::io::Errno::PERM]
+                .iter()
+                .any(|no| e.raw_os_error() == Some(no.raw_os_error())) =>
+        {
+            return Ok(());
+        }
+        Err(e) => return Err(fail(&e.to_string())),
+    }
+    let session = KeyRing::from_special_id(KeyRingIdentifier::Session, false)
+        .map_err(|e| fail(&format!("{e:?}")))?;
+    session
+        .add_key(EXEC_CHILD_MARK, b"1")
+        .map_err(|e| fail(&format!("{e:?}")))?;
+    Ok(())
+}
+
 /// The kernel keyring, for `unlock` and keyring slots.
 pub struct KernelKeyring {
     session: KeyRing,
@@ -187,6 +223,15 @@ impl KernelKeyring {
     pub fn open() -> Result<KernelKeyring, String> {
         let session = KeyRing::from_special_id(KeyRingIdentifier::Session, true)
             .map_err(|e| format!("no kernel keyring available ({e:?})"))?;
+        // Checked before the persistent keyring is linked in (where the
+        // cache lives): an `exec` child must not reach it through us.
+        if session.search(EXEC_CHILD_MARK).is_ok() {
+            return Err(
+                "this process runs under `vaults exec`: the cached unlock key and keyring \
+                 slots are not for it"
+                    .to_owned(),
+            );
+        }
         let persistent = KeyRing::get_persistent(KeyRingIdentifier::Session).ok();
         Ok(KernelKeyring {
             session,

@@ -102,6 +102,25 @@ pub fn env_value(stored: &[u8]) -> Option<String> {
     (!s.contains('\0')).then_some(s)
 }
 
+/// [`env_value`] for a value already decoded from CBOR (as the library's
+/// iterator hands them out).
+pub fn env_value_of(value: Value) -> Option<String> {
+    let s = match value {
+        Value::Text(t) => t,
+        Value::Bytes(b) => String::from_utf8(b).ok()?,
+        v => match to_json(&v) {
+            Some(j) => j.to_string(),
+            // As `show` does: no exact JSON, so the CBOR bytes themselves.
+            None => {
+                let mut cbor = Vec::new();
+                ciborium::into_writer(&v, &mut cbor).ok()?;
+                String::from_utf8(cbor).ok()?
+            }
+        },
+    };
+    (!s.contains('\0')).then_some(s)
+}
+
 /// The environment variable name for an entry: upper-cased, every character
 /// that is not an ASCII letter or digit turned into `_`, after `prefix`.
 pub fn env_name(prefix: &str, name: &str) -> String {
@@ -179,6 +198,26 @@ mod tests {
         let map = Value::Map(vec![(Value::Integer(1.into()), Value::Text("x".into()))]);
         let (_, e) = to_json_field(&cbor(&map));
         assert_eq!(e, Encoding::Cbor);
+    }
+
+    #[test]
+    fn env_values_are_the_same_decoded_or_not() {
+        let cases = [
+            cbor(&"text"),
+            cbor(&"a\0b"),
+            cbor(&Bytes(b"utf-8 bytes")),
+            cbor(&Bytes(b"\xff")),
+            cbor(&serde_json::json!({"a": [1, 2.5, null]})),
+            cbor(&Value::Map(vec![(
+                Value::Integer(1.into()),
+                Value::Text("x".into()),
+            )])),
+            cbor(&Value::Tag(2, Box::new(Value::Bytes(vec![1])))),
+        ];
+        for stored in cases {
+            let value: Value = ciborium::from_reader(stored.as_slice()).unwrap();
+            assert_eq!(env_value_of(value), env_value(&stored), "{stored:02x?}");
+        }
     }
 
     #[test]
