@@ -43,6 +43,7 @@ mod storage;
 mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use codec::{MAX_ITEMS, check_cbor};
 pub use crypto::{
     EncryptedTransaction, EncryptedVault, KdfParams, Keyring, LockedVault, Passphrase, Progress,
     Sealer, SlotInfo, UnlockedKey,

@@ -40,6 +40,11 @@ pub enum Shown {
 
 /// Decodes stored bytes (CBOR, or raw bytes from another program) for output.
 pub fn show(stored: &[u8]) -> (Shown, Encoding) {
+    // Bytes beyond the decoding limits (a planted array of millions of
+    // items) would take gigabytes as `Value`s: shown raw, like non-CBOR.
+    if !matches!(vaults::check_cbor(stored), Ok(true)) {
+        return (Shown::Bytes(stored.to_vec()), Encoding::Cbor);
+    }
     match ciborium::de::from_reader_with_recursion_limit::<Value, _>(stored, 128) {
         Ok(Value::Text(t)) => (Shown::Text(t), Encoding::Text),
         Ok(Value::Bytes(b)) => (Shown::Bytes(b), Encoding::Base64),
@@ -123,11 +128,25 @@ pub fn from_json_field(value: &Json, encoding: Encoding) -> Result<Stored, Strin
             .decode(s)
             .map(Stored::Bytes)
             .map_err(|_| "a base64 value does not decode".to_owned()),
-        (Encoding::Cbor, Json::String(s)) => BASE64
-            .decode(s)
-            .map(Stored::Raw)
-            .map_err(|_| "a cbor value does not decode".to_owned()),
+        (Encoding::Cbor, Json::String(s)) => {
+            let raw = BASE64
+                .decode(s)
+                .map_err(|_| "a cbor value does not decode".to_owned())?;
+            check_raw(&raw)?;
+            Ok(Stored::Raw(raw))
+        }
         _ => Err(format!("a value does not match its encoding {encoding:?}")),
+    }
+}
+
+/// Refuses raw bytes that are CBOR beyond the limits no vault decodes
+/// (non-CBOR bytes are stored and shown as they are): every raw value that
+/// enters from outside passes here.
+pub fn check_raw(raw: &[u8]) -> Result<(), String> {
+    match vaults::check_cbor(raw) {
+        Ok(_) => Ok(()),
+        Err(vaults::Error::Decode { reason }) => Err(format!("a cbor value is refused: {reason}")),
+        Err(e) => Err(format!("a cbor value is refused: {e}")),
     }
 }
 
