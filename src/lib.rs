@@ -39,6 +39,7 @@ mod expiry;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod scrub;
 mod storage;
 mod store;
 
@@ -50,6 +51,7 @@ pub use crypto::{
 };
 pub use error::{Error, Integrity, Kind, Result};
 pub use expiry::{ExpireIf, Ttl};
+pub use scrub::{WIPE_STACK_LEN, wipe_stack};
 pub use storage::{Durability, OpenOptions, Transaction, Vault, VaultDir};
 pub use store::{Iter, MAX_NAME_LEN, Store};
 
