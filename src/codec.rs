@@ -410,10 +410,15 @@ mod tests {
         bytes[1..5].copy_from_slice(&u32::try_from(MAX_ITEMS - 1).unwrap().to_be_bytes());
         bytes.pop();
         assert_eq!(decode::<Vec<u8>>(&bytes).unwrap().len(), MAX_ITEMS - 1);
-        // A map counts keys and values; encoding refuses what decoding would.
+        // Encoding refuses what decoding would (a Vec<u8> is an array).
         let big: Vec<u8> = vec![0; MAX_ITEMS];
         assert!(matches!(encode(&big), Err(Error::Encode { .. })));
         assert!(encode(&ByteBuf(&big)).is_ok());
+        // A map counts its keys and its values.
+        let mut map = vec![0xba];
+        map.extend_from_slice(&u32::try_from(MAX_ITEMS / 2).unwrap().to_be_bytes());
+        map.resize(5 + MAX_ITEMS, 0x00);
+        assert!(check_cbor(&map).is_err());
     }
 
     /// Serializes as a CBOR byte string: one item whatever its length.
