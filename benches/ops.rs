@@ -198,6 +198,17 @@ fn list_names(bencher: Bencher, case: Case) {
     bencher.bench_local(|| assert_eq!(store.keys().expect("keys").len(), entries()));
 }
 
+/// One seal's nonce: a `getrandom` call for 24 bytes, as `EncryptedVault`
+/// draws it (no pool: a pool repeats after a fork into a new PID namespace
+/// or a VM clone). Measured at ~0.40 µs on Linux 6.18, against ~0.25 µs for
+/// the per-thread pool it replaced.
+#[divan::bench]
+fn nonce_from_the_os() -> [u8; 24] {
+    let mut nonce = [0u8; 24];
+    getrandom::fill(&mut nonce).expect("the OS generator");
+    nonce
+}
+
 fn main() {
     // Build every store before timing anything.
     for case in CASES {

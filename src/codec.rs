@@ -2,7 +2,11 @@
 //!
 //! Encoding counts the output first and allocates it once, so a secret value is
 //! never copied into a buffer that grows and leaves old copies behind. Decoding
-//! is depth-limited, so a hostile file cannot overflow the stack.
+//! is depth-limited, so a hostile file cannot overflow the stack, and
+//! item-limited: a walk over the item heads, before serde builds anything,
+//! refuses a value of more than [`MAX_ITEMS`] items. Without it a 16 MiB array
+//! of one-byte items decoded into 16 Mi `ciborium::Value`s of 32 bytes each,
+//! and `vaults get` used 1 GB.
 
 use std::io;
 
@@ -17,6 +21,17 @@ pub(crate) const RECURSION_LIMIT: usize = 128;
 
 /// Largest encoded value a vault stores (64 MiB).
 pub(crate) const MAX_VALUE_LEN: usize = 64 << 20;
+
+/// Most CBOR items (every head: integers, strings, arrays, map keys and
+/// values, tags) a value may hold, so that decoding into a dynamic type
+/// (`ciborium::Value`, `serde_json::Value`: 32 bytes an item) stays within
+/// tens of MiB. Large binary data belongs in a byte string (one item).
+pub const MAX_ITEMS: usize = 1 << 20;
+
+/// Longest row content SQLite may hand back or store: the value cap, plus
+/// the padding of a sealed value (Padmé adds at most 1/32 at 64 MiB), plus
+/// 1 MiB for the envelope, the sealed name and the stored key.
+pub(crate) const MAX_STORED_LEN: usize = MAX_VALUE_LEN + (MAX_VALUE_LEN >> 5) + (1 << 20);
 
 /// A writer that only counts.
 struct Counter(usize);
@@ -38,6 +53,10 @@ pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Zeroizing<Vec<u
     check_len(counter.0)?;
     let mut buf = Zeroizing::new(Vec::with_capacity(counter.0));
     ciborium::into_writer(value, &mut *buf).map_err(encode_error)?;
+    // Refuse to store what `decode` would refuse to read back.
+    if let Err(Error::Decode { reason }) = walk(&buf) {
+        return Err(Error::Encode { reason });
+    }
     Ok(buf)
 }
 
@@ -59,11 +78,13 @@ pub(crate) fn check_len(len: usize) -> Result<()> {
 /// keeps serde's "expected …" part (from the type) and drops whatever quotes
 /// the stored data.
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    check_len(bytes.len())?;
+    walk(bytes)?;
     ciborium::de::from_reader_with_recursion_limit(bytes, RECURSION_LIMIT).map_err(|e| {
         use ciborium::de::Error as De;
         let reason = match e {
-            De::Io(_) => "the stored bytes end early".to_owned(),
-            De::Syntax(at) => format!("not valid CBOR (at byte {at})"),
+            De::Io(_) => TRUNCATED.to_owned(),
+            De::Syntax(at) => format!("{ILL_FORMED} (at byte {at})"),
             De::Semantic(_, msg) => scrub(&msg),
             De::RecursionLimitExceeded => {
                 format!("nested deeper than {RECURSION_LIMIT} levels")
@@ -71,6 +92,149 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
         };
         Error::Decode { reason }
     })
+}
+
+/// Checks that `bytes` start with one CBOR item that a vault decodes: well
+/// formed, at most [`MAX_ITEMS`] items, nested at most 128 levels deep.
+///
+/// Walks the item heads without building anything: time linear in the
+/// length, memory linear in the depth. For programs that take CBOR from
+/// elsewhere (the CLI's `import`, its `get`) before they decode it.
+///
+/// `Ok(true)`: one such item (bytes after it are not looked at).
+/// `Ok(false)`: not CBOR (ill-formed or cut short): raw bytes, which vaults
+/// stores and shows as they are.
+///
+/// ```
+/// let mut many = vec![0x9a, 0x00, 0x20, 0x00, 0x00]; // an array of 2 Mi items
+/// many.resize(5 + (2 << 20), 0x00);
+/// assert!(vaults::check_cbor(&[0x83, 0x01, 0x02, 0x03])?); // [1, 2, 3]
+/// assert!(!vaults::check_cbor(&[0x83, 0x01])?); // cut short
+/// assert!(vaults::check_cbor(&many).is_err());
+/// # Ok::<(), vaults::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Decode`] when the bytes are CBOR beyond those limits, which no
+/// vault decodes.
+pub fn check_cbor(bytes: &[u8]) -> Result<bool> {
+    match walk(bytes) {
+        Ok(()) => Ok(true),
+        Err(Error::Decode { reason }) if reason == TRUNCATED || reason.starts_with(ILL_FORMED) => {
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+const TRUNCATED: &str = "the stored bytes end early";
+const ILL_FORMED: &str = "not valid CBOR";
+
+/// An open container, while its items are walked.
+enum Open {
+    /// A definite-length array or map (a map counts keys and values), or a
+    /// tag (one item): this many items still to come.
+    Items(u64),
+    /// An indefinite-length array or map: items until a break.
+    UntilBreak,
+    /// An indefinite-length byte (2) or text (3) string: chunks of that
+    /// major type until a break.
+    Chunks(u8),
+}
+
+/// Walks the first CBOR item of `bytes` head by head (RFC 8949 §3), with no
+/// recursion and no allocation beyond one entry per nesting level.
+fn walk(bytes: &[u8]) -> Result<()> {
+    let decode_error = |reason: String| Error::Decode { reason };
+    let ill_formed = |at: usize| decode_error(format!("{ILL_FORMED} (at byte {at})"));
+    let mut stack: Vec<Open> = Vec::new();
+    let mut items = 0usize;
+    let mut pos = 0usize;
+    loop {
+        let at = pos;
+        let &initial = bytes
+            .get(pos)
+            .ok_or_else(|| decode_error(TRUNCATED.to_owned()))?;
+        pos += 1;
+        let (major, info) = (initial >> 5, initial & 0x1f);
+        if initial == 0xff {
+            // A break closes the innermost indefinite container.
+            match stack.pop() {
+                Some(Open::UntilBreak | Open::Chunks(_)) => {}
+                _ => return Err(ill_formed(at)),
+            }
+        } else {
+            if let Some(Open::Chunks(string)) = stack.last() {
+                // A chunk of an indefinite string is a definite string of
+                // the same type.
+                if major != *string || info == 31 {
+                    return Err(ill_formed(at));
+                }
+            }
+            items += 1;
+            if items > MAX_ITEMS {
+                return Err(decode_error(format!("more than {MAX_ITEMS} items")));
+            }
+            let argument = match info {
+                0..=23 => Some(u64::from(info)),
+                24..=27 => {
+                    let width = 1usize << (info - 24);
+                    let field = bytes
+                        .get(pos..pos + width)
+                        .ok_or_else(|| decode_error(TRUNCATED.to_owned()))?;
+                    pos += width;
+                    Some(field.iter().fold(0u64, |n, &b| (n << 8) | u64::from(b)))
+                }
+                31 if matches!(major, 2..=5) => None,
+                _ => return Err(ill_formed(at)),
+            };
+            let opened = match (major, argument) {
+                (0 | 1 | 7, _) => None,
+                (2 | 3, Some(len)) => {
+                    let end = usize::try_from(len)
+                        .ok()
+                        .and_then(|len| pos.checked_add(len))
+                        .filter(|&end| end <= bytes.len())
+                        .ok_or_else(|| decode_error(TRUNCATED.to_owned()))?;
+                    pos = end;
+                    None
+                }
+                (2 | 3, None) => Some(Open::Chunks(major)),
+                (4, Some(n)) => Some(Open::Items(n)),
+                (5, Some(n)) => Some(Open::Items(n.checked_mul(2).ok_or_else(|| ill_formed(at))?)),
+                (4 | 5, None) => Some(Open::UntilBreak),
+                (6, Some(_)) => Some(Open::Items(1)),
+                _ => return Err(ill_formed(at)),
+            };
+            match opened {
+                Some(Open::Items(0)) | None => {}
+                Some(open) => {
+                    if stack.len() >= RECURSION_LIMIT {
+                        return Err(decode_error(format!(
+                            "nested deeper than {RECURSION_LIMIT} levels"
+                        )));
+                    }
+                    stack.push(open);
+                    continue;
+                }
+            }
+        }
+        // An item ended: count it against the definite containers it
+        // completes, innermost first.
+        loop {
+            match stack.last_mut() {
+                None => return Ok(()),
+                Some(Open::Items(left)) => {
+                    *left -= 1;
+                    if *left > 0 {
+                        break;
+                    }
+                    stack.pop();
+                }
+                Some(Open::UntilBreak | Open::Chunks(_)) => break,
+            }
+        }
+    }
 }
 
 /// Keeps only the parts of a serde message that come from the target type.
@@ -192,6 +356,96 @@ mod tests {
             bytes.extend_from_slice(&[0u8; 8]);
             assert!(decode::<ciborium::Value>(&bytes).is_err());
         }
+    }
+
+    #[test]
+    fn the_walk_accepts_what_ciborium_writes() {
+        let v = ciborium::Value::Map(vec![
+            (
+                ciborium::Value::Text("a".into()),
+                ciborium::Value::Array(vec![
+                    ciborium::Value::Integer(1.into()),
+                    ciborium::Value::Float(2.5),
+                    ciborium::Value::Null,
+                    ciborium::Value::Tag(32, Box::new(ciborium::Value::Bytes(vec![1, 2]))),
+                ]),
+            ),
+            (
+                ciborium::Value::Integer(7.into()),
+                ciborium::Value::Map(vec![]),
+            ),
+        ]);
+        let buf = encode(&v).unwrap();
+        assert!(check_cbor(&buf).unwrap());
+        for cut in 0..buf.len() {
+            assert!(!check_cbor(&buf[..cut]).unwrap(), "cut at {cut}");
+        }
+        // Indefinite array [1, "ab" as two chunks], then a break.
+        let indefinite = [0x9f, 0x01, 0x7f, 0x61, b'a', 0x61, b'b', 0xff, 0xff];
+        assert!(check_cbor(&indefinite).unwrap());
+        let back: Vec<ciborium::Value> = decode(&indefinite).unwrap();
+        assert_eq!(back.len(), 2);
+        // A chunk of another type, a stray break, a reserved head.
+        for bad in [
+            &[0x7f, 0x41, 0x00, 0xff][..],
+            &[0xff],
+            &[0x1c],
+            &[0x9f, 0x01],
+        ] {
+            assert!(!check_cbor(bad).unwrap(), "{bad:x?}");
+        }
+    }
+
+    #[test]
+    fn items_beyond_the_limit_are_refused_before_decoding() {
+        // An array head for MAX_ITEMS one-byte items: the array itself is
+        // one item more than the limit.
+        let mut bytes = vec![0x9a];
+        bytes.extend_from_slice(&u32::try_from(MAX_ITEMS).unwrap().to_be_bytes());
+        bytes.resize(5 + MAX_ITEMS, 0x00);
+        let err = decode::<ciborium::Value>(&bytes).unwrap_err();
+        assert!(err.to_string().contains("more than 1048576 items"), "{err}");
+        assert!(check_cbor(&bytes).is_err());
+        // One item fewer fits.
+        bytes[1..5].copy_from_slice(&u32::try_from(MAX_ITEMS - 1).unwrap().to_be_bytes());
+        bytes.pop();
+        assert_eq!(decode::<Vec<u8>>(&bytes).unwrap().len(), MAX_ITEMS - 1);
+        // Encoding refuses what decoding would (a Vec<u8> is an array).
+        let big: Vec<u8> = vec![0; MAX_ITEMS];
+        assert!(matches!(encode(&big), Err(Error::Encode { .. })));
+        assert!(encode(&ByteBuf(&big)).is_ok());
+        // A map counts its keys and its values.
+        let mut map = vec![0xba];
+        map.extend_from_slice(&u32::try_from(MAX_ITEMS / 2).unwrap().to_be_bytes());
+        map.resize(5 + MAX_ITEMS, 0x00);
+        assert!(check_cbor(&map).is_err());
+    }
+
+    /// Serializes as a CBOR byte string: one item whatever its length.
+    struct ByteBuf<'a>(&'a [u8]);
+    impl Serialize for ByteBuf<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+            s.serialize_bytes(self.0)
+        }
+    }
+
+    #[test]
+    fn the_largest_sealed_row_fits_the_stored_length_limit() {
+        use crate::crypto::envelope::{HEADER_LEN, TAG_LEN, padded_len};
+        let sealed = |n| HEADER_LEN + padded_len(n).unwrap() + TAG_LEN;
+        // Value, sealed name, stored key, expiry and the record's headers.
+        let row = sealed(MAX_VALUE_LEN) + sealed(crate::MAX_NAME_LEN) + 32 + 8 + 64;
+        assert!(row <= MAX_STORED_LEN, "{row} > {MAX_STORED_LEN}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_by_the_walk() {
+        let mut bytes = vec![0x81u8; RECURSION_LIMIT + 1];
+        bytes.push(0x00);
+        assert!(check_cbor(&bytes).is_err());
+        let mut fits = vec![0x81u8; RECURSION_LIMIT];
+        fits.push(0x00);
+        assert!(check_cbor(&fits).unwrap());
     }
 
     #[test]

@@ -231,6 +231,11 @@ impl From<rusqlite::Error> for Error {
             Some(ErrorCode::DatabaseCorrupt) => Error::Corrupt {
                 detail: "sqlite reports a malformed database",
             },
+            // Only a planted row can pass SQLITE_LIMIT_LENGTH: `put` refuses
+            // values over the cap before SQLite sees them.
+            Some(ErrorCode::TooBig) => Error::Corrupt {
+                detail: "a stored row is longer than any vault stores",
+            },
             _ => Error::Sqlite(err),
         }
     }

@@ -39,10 +39,12 @@ mod expiry;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod scrub;
 mod storage;
 mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use codec::{MAX_ITEMS, check_cbor};
 pub use crypto::{
     EncryptedTransaction, EncryptedVault, KdfCeiling, KdfParams, KeyChange, Keyring, LockedVault,
     MAX_SLOTS, Passphrase, Progress, Sealer, SkipReason, SkippedSlot, SlotInfo, UnlockedKey,
@@ -50,6 +52,7 @@ pub use crypto::{
 };
 pub use error::{Error, Integrity, Kind, Result};
 pub use expiry::{ExpireIf, Ttl};
+pub use scrub::{WIPE_STACK_LEN, wipe_stack};
 pub use storage::{Durability, OpenOptions, Transaction, Vault, VaultDir};
 pub use store::{Iter, MAX_NAME_LEN, Store};
 

@@ -439,9 +439,11 @@ pub(crate) fn derive_kek(
     pass: &Passphrase,
     salt: &[u8; SALT_LEN],
     params: &KdfParams,
-) -> Result<Zeroizing<[u8; KEK_LEN]>> {
+) -> Result<Box<Zeroizing<[u8; KEK_LEN]>>> {
     params.check()?;
-    let mut kek = Zeroizing::new([0u8; KEK_LEN]);
+    // Written in its heap box: returning the array itself would move it
+    // through stack slots that nothing wipes.
+    let mut kek = Box::new(Zeroizing::new([0u8; KEK_LEN]));
     argon2id(pass.as_bytes(), salt, params, None, &[], &mut kek)?;
     Ok(kek)
 }
@@ -552,7 +554,7 @@ mod tests {
         .hash_password_into(b"pass", &salt, &mut expected)
         .unwrap();
         let pass = Passphrase::new("pass").unwrap();
-        assert_eq!(*derive_kek(&pass, &salt, &params).unwrap(), expected);
+        assert_eq!(**derive_kek(&pass, &salt, &params).unwrap(), expected);
     }
 
     #[test]

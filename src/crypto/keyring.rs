@@ -63,15 +63,19 @@ impl Keyring {
     }
 
     /// The secret under `account`, or `None` if the keyring has no such entry.
-    pub(crate) fn load_secret(&self, account: &str) -> Result<Option<Zeroizing<[u8; 32]>>> {
+    pub(crate) fn load_secret(&self, account: &str) -> Result<Option<Box<Zeroizing<[u8; 32]>>>> {
         match self.entry(account)?.get_secret() {
             Ok(bytes) => {
                 let bytes = Zeroizing::new(bytes);
-                let secret =
-                    <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| Error::Keyring {
+                if bytes.len() != 32 {
+                    return Err(Error::Keyring {
                         reason: "the stored secret has the wrong length".into(),
-                    })?;
-                Ok(Some(Zeroizing::new(secret)))
+                    });
+                }
+                // Copied heap to heap: no array of the secret on the stack.
+                let mut secret = Box::new(Zeroizing::new([0u8; 32]));
+                secret.copy_from_slice(&bytes);
+                Ok(Some(secret))
             }
             Err(keyring_core::Error::NoEntry) => Ok(None),
             Err(e) => Err(keyring_error(e)),

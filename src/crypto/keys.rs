@@ -10,6 +10,7 @@ use std::fmt;
 use chacha20poly1305::{KeyInit, XChaCha20Poly1305};
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, ExposeSecretMut, SecretBox};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
@@ -38,8 +39,12 @@ const LABEL_META: &[u8] = b"vaults/v1/meta";
 type HmacSha256 = Hmac<Sha256>;
 
 /// The 32-byte vault key. Wiped on drop; not `Clone`; `Debug` is redacted.
+///
+/// The bytes live on the heap from the start (they are written into their
+/// box, never moved there), so moving a `VaultKey` copies a pointer, not the
+/// key: no stray copy is left in a stack frame.
 pub(crate) struct VaultKey {
-    bytes: Zeroizing<[u8; KEY_LEN]>,
+    bytes: SecretBox<[u8; KEY_LEN]>,
 }
 
 impl VaultKey {
@@ -49,19 +54,37 @@ impl VaultKey {
     ///
     /// [`crate::Error::Rng`] when the OS generator fails.
     pub(crate) fn generate() -> Result<VaultKey> {
-        let mut bytes = Zeroizing::new([0u8; KEY_LEN]);
-        random::fill_secret(bytes.as_mut_slice())?;
+        VaultKey::fill_with(|bytes| random::fill_secret(bytes))
+    }
+
+    /// A key whose bytes `fill` writes in place (an unwrapped key slot).
+    ///
+    /// # Errors
+    ///
+    /// Whatever `fill` returns; the partly written key is wiped.
+    pub(crate) fn fill_with(
+        fill: impl FnOnce(&mut [u8; KEY_LEN]) -> Result<()>,
+    ) -> Result<VaultKey> {
+        let mut bytes = SecretBox::init_with_mut(|_: &mut [u8; KEY_LEN]| {});
+        fill(bytes.expose_secret_mut())?;
         Ok(VaultKey { bytes })
     }
 
-    /// Takes ownership of key bytes (an unwrapped key slot).
-    pub(crate) fn from_bytes(bytes: Zeroizing<[u8; KEY_LEN]>) -> VaultKey {
+    /// A copy of `bytes` (a cached unlock), made heap to heap.
+    pub(crate) fn copy_of(bytes: &[u8; KEY_LEN]) -> VaultKey {
+        let bytes = SecretBox::init_with_mut(|key: &mut [u8; KEY_LEN]| key.copy_from_slice(bytes));
         VaultKey { bytes }
+    }
+
+    /// Takes key bytes (test vectors and fuzz targets).
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn from_bytes(bytes: Zeroizing<[u8; KEY_LEN]>) -> VaultKey {
+        VaultKey::copy_of(&bytes)
     }
 
     /// The raw key, for wrapping into a slot and deriving sub-keys.
     pub(crate) fn expose(&self) -> &[u8; KEY_LEN] {
-        &self.bytes
+        self.bytes.expose_secret()
     }
 }
 
@@ -137,8 +160,9 @@ impl fmt::Debug for SubKeys {
     clippy::expect_used,
     reason = "HKDF-SHA256 refuses only outputs over 255 × 32 bytes; this one is 32"
 )]
-fn expand(hkdf: &Hkdf<Sha256>, label: &[u8]) -> Zeroizing<[u8; KEY_LEN]> {
-    let mut okm = Zeroizing::new([0u8; KEY_LEN]);
+fn expand(hkdf: &Hkdf<Sha256>, label: &[u8]) -> Box<Zeroizing<[u8; KEY_LEN]>> {
+    // Boxed, like the vault key: the bytes are never moved.
+    let mut okm = Box::new(Zeroizing::new([0u8; KEY_LEN]));
     hkdf.expand(label, okm.as_mut_slice())
         .expect("32 bytes is a valid HKDF-SHA256 output length");
     okm
@@ -182,7 +206,7 @@ mod tests {
         let hkdf = Hkdf::<Sha256>::new(Some(&[1u8; VAULT_ID_LEN]), &[2u8; KEY_LEN]);
         let outputs: Vec<[u8; KEY_LEN]> = [LABEL_VALUE, LABEL_NAME, LABEL_INDEX, LABEL_META]
             .iter()
-            .map(|label| *expand(&hkdf, label))
+            .map(|label| **expand(&hkdf, label))
             .collect();
         for (i, a) in outputs.iter().enumerate() {
             for b in &outputs[i + 1..] {
@@ -289,6 +313,16 @@ mod tests {
         shareable::<VaultKey>();
     }
 
+    /// Regression: the vault key was a 32-byte array held by value, so
+    /// every move of it left a copy in a stack frame.
+    #[test]
+    fn the_vault_key_lives_on_the_heap() {
+        assert_eq!(size_of::<VaultKey>(), size_of::<usize>());
+        let key = VaultKey::copy_of(&[7; KEY_LEN]);
+        let moved = std::hint::black_box(key);
+        assert_eq!(moved.expose(), &[7; KEY_LEN]);
+    }
+
     #[test]
     fn debug_is_redacted() {
         let key = key(0xab);
@@ -307,7 +341,7 @@ mod tests {
         let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
         let got: Vec<String> = [LABEL_VALUE, LABEL_NAME, LABEL_INDEX, LABEL_META]
             .iter()
-            .map(|label| hex(&*expand(&hkdf, label)))
+            .map(|label| hex(&**expand(&hkdf, label)))
             .collect();
         let sub = SubKeys::derive(&VaultKey::from_bytes(Zeroizing::new(vault_key)), &vault_id);
         let index = hex(&sub.blind_index(b"db/password"));

@@ -1,97 +1,41 @@
-//! Randomness: nonces from a per-thread pool, secrets straight from the OS.
+//! Randomness: every nonce and every secret straight from the OS generator.
 //!
-//! A nonce only has to be unique, never secret, so it may come from a pool
-//! filled in bulk: one `getrandom` call per 170 nonces instead of one each.
-//! Keys, salts and vault ids skip the pool and come straight from the OS.
+//! A nonce is drawn from the OS for each seal, never from a pool kept in the
+//! process. A pool is a copy of random bytes in memory, and every way a
+//! process's memory gets duplicated would hand the same bytes out twice
+//! under the same key: a `fork` (which a pid check catches), a fork into a
+//! new PID namespace (where the child can have the very pid that filled the
+//! pool, 1 inside a container), a checkpoint restored twice, a VM snapshot
+//! booted as two clones (same pid, same memory, nothing to detect). The OS
+//! generator is the one place that hears of a clone: Linux reseeds it on a
+//! VM generation change (vmgenid).
 //!
-//! Fork safety: a forked child inherits a copy of its parent's pool, and drawing
-//! from it would repeat the parent's nonces under the same key. Every draw
-//! compares the current process id with the one recorded when the pool was
-//! filled, and throws the pool away when they differ.
-
-use std::cell::RefCell;
+//! Cost, measured on the development machine (Linux 6.18, glibc 2.36):
+//! `getrandom` of 24 bytes takes ~0.40 µs, the pool it replaced ~0.25 µs
+//! (most of it the `getpid` call of its fork check); one seal costs several
+//! µs, so the difference is a few percent of a `put`.
 
 use crate::{Error, Result};
 
 /// Length of an XChaCha20-Poly1305 nonce.
 pub(crate) const NONCE_LEN: usize = 24;
 
-/// Nonces per pool fill: 170 × 24 = 4080 bytes, just under one 4 KiB page.
-const POOL_NONCES: usize = 170;
-
-/// A per-thread stock of random bytes, handed out one nonce at a time.
-struct Pool {
-    /// Random bytes; a chunk is zeroed once handed out, so none is given twice.
-    chunks: [[u8; NONCE_LEN]; POOL_NONCES],
-    /// Index of the next unused chunk; `POOL_NONCES` when empty.
-    next: usize,
-    /// Process that filled `chunks`. Zero (no user process has it) until the
-    /// first fill.
-    pid: u32,
-}
-
-impl Pool {
-    /// An empty pool: the first draw fills it.
-    const EMPTY: Pool = Pool {
-        chunks: [[0; NONCE_LEN]; POOL_NONCES],
-        next: POOL_NONCES,
-        pid: 0,
-    };
-
-    /// Hands out the next nonce, refilling first when empty or inherited
-    /// through a fork.
-    fn draw(&mut self) -> Result<[u8; NONCE_LEN]> {
-        let pid = std::process::id();
-        if pid != self.pid || self.next >= POOL_NONCES {
-            self.refill(pid)?;
-        }
-        let chunk = self.chunks.get_mut(self.next).ok_or(Error::Rng)?;
-        let nonce = *chunk;
-        *chunk = [0; NONCE_LEN];
-        self.next += 1;
-        Ok(nonce)
-    }
-
-    /// Fills the pool from the OS generator and records who filled it.
-    fn refill(&mut self, pid: u32) -> Result<()> {
-        // Mark the pool empty first: if the OS fails, no stale byte survives
-        // to be handed out by the next draw.
-        self.next = POOL_NONCES;
-        getrandom::fill(self.chunks.as_flattened_mut()).map_err(|_| Error::Rng)?;
-        self.pid = pid;
-        self.next = 0;
-        Ok(())
-    }
-}
-
-thread_local! {
-    static POOL: RefCell<Pool> = const { RefCell::new(Pool::EMPTY) };
-}
-
-/// A fresh random 192-bit nonce.
+/// A fresh random 192-bit nonce, from the OS generator.
 ///
-/// Cheap (one OS call per 170 nonces) and fork-safe. Never a counter: a crash
-/// or a restored copy of a vault would make a counter repeat.
+/// Never a counter and never a pooled copy: a crash, a restored copy of the
+/// vault, a fork or a cloned VM would make either repeat.
 ///
 /// # Errors
 ///
 /// [`Error::Rng`] when the operating system's generator fails.
 pub(crate) fn nonce() -> Result<[u8; NONCE_LEN]> {
-    let pooled = POOL.try_with(|pool| pool.try_borrow_mut().map(|mut pool| pool.draw()));
-    match pooled {
-        Ok(Ok(drawn)) => drawn,
-        // The thread is being torn down (thread-local gone), or the pool is
-        // somehow borrowed: skip the pool rather than fail.
-        Ok(Err(_)) | Err(_) => {
-            let mut nonce = [0; NONCE_LEN];
-            fill_secret(&mut nonce)?;
-            Ok(nonce)
-        }
-    }
+    let mut nonce = [0; NONCE_LEN];
+    fill_secret(&mut nonce)?;
+    Ok(nonce)
 }
 
 /// Fills `buf` straight from the operating system's generator: for keys,
-/// salts and vault ids, which must never sit in a shared pool.
+/// salts and vault ids.
 ///
 /// # Errors
 ///
@@ -129,35 +73,88 @@ mod tests {
         }
     }
 
+    const CHILD_TEST: &str = "crypto::random::tests::pid_namespace_child";
+    const CANNOT_UNSHARE: &str = "cannot unshare the pid namespace";
+
+    /// Prints one line `nonce PID HEX` for a nonce drawn in this process.
+    fn report_nonce() {
+        use std::io::Write;
+        let hex: String = nonce()
+            .unwrap()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let line = format!("nonce {} {hex}\n", std::process::id());
+        let mut out = std::io::stdout().lock();
+        out.write_all(line.as_bytes()).unwrap();
+        out.flush().unwrap();
+    }
+
+    /// Forks a child as pid 1 of a new PID namespace; runs `child` in it
+    /// and exits there; the parent waits for it and returns.
+    fn in_new_pid_namespace(child: impl FnOnce()) {
+        use nix::sched::{CloneFlags, unshare};
+        if unshare(CloneFlags::CLONE_NEWPID).is_err() {
+            println!("{CANNOT_UNSHARE}");
+            return;
+        }
+        match fork::fork().unwrap() {
+            fork::Fork::Child => {
+                child();
+                std::process::exit(0);
+            }
+            fork::Fork::Parent(pid) => {
+                fork::waitpid(pid).unwrap();
+            }
+        }
+    }
+
+    /// The child of `nonces_differ_across_pid_namespaces`: a process that is
+    /// pid 1 of a namespace draws a nonce (an old pool was filled here,
+    /// recorded as pid 1), forks a child that is pid 1 of another namespace,
+    /// and both draw one more nonce.
     #[test]
-    fn a_handed_out_nonce_is_wiped_from_the_pool() {
-        let drawn = nonce().unwrap();
-        POOL.with(|pool| {
-            let pool = pool.borrow();
-            let index = pool.next.checked_sub(1).unwrap();
-            assert_eq!(pool.chunks[index], [0; NONCE_LEN]);
-            assert_ne!(drawn, [0; NONCE_LEN]);
+    #[ignore = "run in a child process by nonces_differ_across_pid_namespaces"]
+    fn pid_namespace_child() {
+        in_new_pid_namespace(|| {
+            nonce().unwrap();
+            in_new_pid_namespace(report_nonce);
+            report_nonce();
         });
     }
 
+    /// Regression: the per-thread pool checked only the pid, and a child
+    /// forked into a new PID namespace has the pid of its parent there (1),
+    /// so both handed out the same next nonce.
     #[test]
-    fn a_pool_from_another_process_is_discarded() {
-        // Stands in for a fork: the pool claims another pid, as a child's
-        // inherited copy would.
-        nonce().unwrap();
-        let (inherited, next) = POOL.with(|pool| {
-            let mut pool = pool.borrow_mut();
-            pool.pid = pool.pid.wrapping_add(1);
-            (pool.chunks, pool.next)
-        });
-        assert!(next < POOL_NONCES, "the pool should still hold nonces");
-        let drawn = nonce().unwrap();
-        assert!(!inherited.contains(&drawn), "reused an inherited nonce");
-        POOL.with(|pool| {
-            let pool = pool.borrow();
-            assert_eq!(pool.pid, std::process::id());
-            assert_eq!(pool.next, 1, "the pool should have been refilled");
-        });
+    fn nonces_differ_across_pid_namespaces() {
+        let exe = std::env::current_exe().unwrap();
+        let out = std::process::Command::new(exe)
+            .args(["--exact", CHILD_TEST, "--ignored", "--nocapture"])
+            .arg("--test-threads=1")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(out.status.success(), "child failed: {stdout}");
+        if stdout.contains(CANNOT_UNSHARE) {
+            // Creating a PID namespace needs CAP_SYS_ADMIN; CI runs as root.
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must run this test as root: {CANNOT_UNSHARE}"
+            );
+            eprintln!("skipped: {CANNOT_UNSHARE} (needs root)");
+            return;
+        }
+        let drawn: Vec<(&str, &str)> = stdout
+            .lines()
+            .filter_map(|line| line.split_once("nonce ").map(|(_, rest)| rest))
+            .filter_map(|rest| rest.split_once(' '))
+            .collect();
+        assert_eq!(drawn.len(), 2, "{stdout}");
+        assert_eq!(drawn[0].0, "1", "the inner child should be pid 1: {stdout}");
+        assert_eq!(drawn[1].0, "1", "its parent should be pid 1: {stdout}");
+        assert_ne!(drawn[0].1, drawn[1].1, "the same nonce twice");
     }
 
     #[test]

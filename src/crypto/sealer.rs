@@ -12,6 +12,7 @@ use zeroize::Zeroizing;
 use super::envelope::{self, Ad, Domain};
 use super::keys::{SubKeys, VAULT_ID_LEN};
 use super::meta::{META_GENERATION, parse_generation};
+use crate::codec;
 use crate::storage::{Envelope, RowRef, Rows, StoredKey};
 use crate::{Error, Integrity, Result};
 
@@ -127,8 +128,18 @@ impl Envelope for Sealer {
     /// The buffer the plaintext was opened into: no second copy to wipe.
     fn open_value_owned(&self, rows: &Rows<'_>, row: &RowRef<'_>) -> Result<Zeroizing<Vec<u8>>> {
         self.check_generation(rows, row.value, Integrity::Entry)?;
+        // A planted value longer than any sealed value `put` makes is
+        // refused before it is copied and opened.
+        if row.value.len() > codec::MAX_STORED_LEN {
+            return Err(Error::ValueTooLarge {
+                len: row.value.len(),
+                limit: codec::MAX_STORED_LEN,
+            });
+        }
         let ad = self.ad(Domain::Value, row.key, row.expires_at);
-        envelope::open(self.keys.value_cipher(), &ad, row.value)
+        let plain = envelope::open(self.keys.value_cipher(), &ad, row.value)?;
+        codec::check_len(plain.len())?;
+        Ok(plain)
     }
 
     fn check_expiry(&self, rows: &Rows<'_>, row: &RowRef<'_>) -> Result<()> {

@@ -112,7 +112,10 @@ impl SlotRecord {
         })?;
         let ad = associated_data(vault_id, id, &header);
 
-        let mut buf = Zeroizing::new(*key.expose());
+        // Copied from the key's buffer into a wiped one; `Zeroizing::new(*key)`
+        // would leave an unwiped temporary on the stack.
+        let mut buf = Zeroizing::new([0u8; KEY_LEN]);
+        buf.copy_from_slice(key.expose());
         // The AEAD refuses only messages over 256 GiB: this error cannot occur.
         let tag = envelope::seal_detached(&cipher(kek), &nonce, &ad, buf.as_mut_slice())
             .map_err(|_| Error::Integrity(Integrity::Slot))?;
@@ -145,17 +148,18 @@ impl SlotRecord {
             .wrapped
             .split_last_chunk::<TAG_LEN>()
             .ok_or(Error::Integrity(Integrity::Slot))?;
-        let mut key = Zeroizing::new([0u8; KEY_LEN]);
-        envelope::open_detached(
-            &cipher(kek),
-            &self.nonce,
-            &ad,
-            ciphertext,
-            tag,
-            key.as_mut_slice(),
-        )
-        .map_err(|_| Error::WrongPassphrase)?;
-        Ok(VaultKey::from_bytes(key))
+        // Opened in place, in the key's own heap buffer.
+        VaultKey::fill_with(|key| {
+            envelope::open_detached(
+                &cipher(kek),
+                &self.nonce,
+                &ad,
+                ciphertext,
+                tag,
+                key.as_mut_slice(),
+            )
+            .map_err(|_| Error::WrongPassphrase)
+        })
     }
 
     /// How this slot's KEK is obtained.
@@ -598,7 +602,7 @@ mod tests {
         let record =
             SlotRecord::wrap_with_nonce(&vault_id, 0, kind, &kek, &vault_key, nonce).unwrap();
         assert_eq!(
-            hex(&*kek),
+            hex(&**kek),
             "dd6fe29d3d4cf1a7147f5546f3a8db5bc7d413b02581e2f2ca983657f3930ad0"
         );
         assert_eq!(

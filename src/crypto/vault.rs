@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
+use secrecy::{ExposeSecret, SecretBox};
 use zeroize::Zeroizing;
 
 use super::kdf::{self, KdfCeiling, KdfParams, Passphrase};
@@ -108,7 +109,7 @@ impl SlotInfo {
 /// CLI keeps it in the kernel keyring for a while). Wiped on drop.
 ///
 /// Whoever holds it can read and write the vault until the key is rotated.
-pub struct UnlockedKey(Zeroizing<[u8; 32]>);
+pub struct UnlockedKey(SecretBox<[u8; 32]>);
 
 impl fmt::Debug for UnlockedKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -119,12 +120,30 @@ impl fmt::Debug for UnlockedKey {
 impl UnlockedKey {
     /// Rebuilds a key from its bytes (as stored by a cache).
     pub fn from_bytes(bytes: Zeroizing<[u8; 32]>) -> Self {
-        Self(bytes)
+        Self::copy_of(&bytes)
+    }
+
+    /// Rebuilds a key from a slice of its bytes, copied straight into the
+    /// key's heap buffer; `None` unless it is 32 bytes long.
+    ///
+    /// ```
+    /// use vaults::UnlockedKey;
+    /// assert!(UnlockedKey::from_slice(&[7; 32]).is_some());
+    /// assert!(UnlockedKey::from_slice(&[7; 31]).is_none());
+    /// ```
+    pub fn from_slice(bytes: &[u8]) -> Option<Self> {
+        <&[u8; 32]>::try_from(bytes).ok().map(Self::copy_of)
+    }
+
+    fn copy_of(bytes: &[u8; 32]) -> Self {
+        Self(SecretBox::init_with_mut(|key: &mut [u8; 32]| {
+            key.copy_from_slice(bytes)
+        }))
     }
 
     /// The key's bytes, for a cache to store.
     pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
+        self.0.expose_secret()
     }
 }
 
@@ -424,7 +443,7 @@ impl LockedVault {
     /// instance after a rotation).
     pub fn unlock_with_key(self, key: &UnlockedKey) -> Result<EncryptedVault> {
         unlock_plan::check_slot_count(&self.meta)?;
-        let key = VaultKey::from_bytes(Zeroizing::new(*key.as_bytes()));
+        let key = VaultKey::copy_of(key.as_bytes());
         let slot = *self
             .meta
             .slots
@@ -575,7 +594,7 @@ impl EncryptedVault {
 
     /// The vault key, for caching this unlock (see [`UnlockedKey`]).
     pub fn unlocked_key(&self) -> UnlockedKey {
-        UnlockedKey(Zeroizing::new(*self.key.expose()))
+        UnlockedKey::copy_of(self.key.expose())
     }
 
     /// The key slots, by id, as authenticated now.
@@ -774,8 +793,8 @@ fn keyring_accounts(slots: &[SlotInfo]) -> Vec<String> {
 pub(crate) fn new_keyring_secret(
     keyring: &Keyring,
     vault_id: &[u8; 16],
-) -> Result<(String, Zeroizing<[u8; 32]>)> {
-    let mut secret = Zeroizing::new([0u8; 32]);
+) -> Result<(String, Box<Zeroizing<[u8; 32]>>)> {
+    let mut secret = Box::new(Zeroizing::new([0u8; 32]));
     super::random::fill_secret(secret.as_mut_slice())?;
     let mut tag = [0u8; 6];
     super::random::fill_secret(&mut tag)?;

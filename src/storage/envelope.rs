@@ -134,6 +134,8 @@ impl Envelope for Plain {
         row: &RowRef<'_>,
         f: impl FnOnce(&[u8]) -> Result<R>,
     ) -> Result<R> {
+        // A value planted in the file may exceed what `put` accepts.
+        crate::codec::check_len(row.value.len())?;
         f(row.value)
     }
 }

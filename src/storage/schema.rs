@@ -136,11 +136,14 @@ pub(crate) fn check_file(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Logs a warning when other users may read or write a vault file.
+/// Logs a warning when other users may read or write a vault file, when
+/// others may write its folder (and so replace the file or plant its
+/// `-wal`), or when either belongs to someone other than the user or root.
 fn warn_if_exposed(path: &Path, meta: &std::fs::Metadata) {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let me = rustix::process::geteuid().as_raw();
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
             tracing::warn!(
@@ -148,6 +151,26 @@ fn warn_if_exposed(path: &Path, meta: &std::fs::Metadata) {
                 mode = format_args!("{mode:o}"),
                 "vault file is accessible to other users; chmod 600 it"
             );
+        }
+        let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+        let folder_meta = std::fs::metadata(folder.unwrap_or(Path::new("."))).ok();
+        if let Some(folder_mode) = folder_meta.as_ref().map(|m| m.permissions().mode() & 0o777)
+            && folder_mode & 0o022 != 0
+        {
+            tracing::warn!(
+                path = %path.display(),
+                mode = format_args!("{folder_mode:o}"),
+                "vault folder is writable by other users; chmod 700 it"
+            );
+        }
+        for owner in std::iter::once(meta.uid()).chain(folder_meta.map(|m| m.uid())) {
+            if owner != me && owner != 0 {
+                tracing::warn!(
+                    path = %path.display(),
+                    uid = owner,
+                    "vault file or folder is owned by another user"
+                );
+            }
         }
     }
 }
@@ -164,8 +187,25 @@ pub(crate) fn connect(path: Option<&Path>, settings: &ConnSettings) -> Result<Co
     // call functions with side effects.
     conn.pragma_update(None, "trusted_schema", false)?;
     conn.pragma_update(None, "cell_size_check", true)?;
+    harden(&conn)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
+}
+
+/// Limits what a hostile file can make SQLite do, before the first read.
+///
+/// Defensive mode refuses the SQL that corrupts a file on purpose
+/// (`writable_schema`, raw page writes). The length limit makes SQLite refuse
+/// to read or write any string, blob or row longer than the largest a vault
+/// stores, so a planted 1 GiB blob fails with an error instead of being
+/// copied into memory.
+fn harden(conn: &Connection) -> Result<()> {
+    use rusqlite::config::DbConfig;
+    use rusqlite::limits::Limit;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
+    let max = i32::try_from(crate::codec::MAX_STORED_LEN).unwrap_or(i32::MAX);
+    conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, max)?;
+    Ok(())
 }
 
 /// Applies the pragmas that persist or that need a vault file.
@@ -380,4 +420,36 @@ fn has_foreign_meta(conn: &Connection) -> Result<bool> {
     let mut stmt =
         conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM meta WHERE name NOT IN (?1, ?2))")?;
     Ok(stmt.query_row(PLAIN_META, |r| r.get(0))?)
+}
+
+#[cfg(test)]
+mod hardening_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Regression: connections ran without defensive mode and with SQLite's
+    /// default 1 GB length limit.
+    #[test]
+    fn connections_are_defensive_and_length_limited() {
+        use rusqlite::config::DbConfig;
+        use rusqlite::limits::Limit;
+        let settings = ConnSettings {
+            durability: Durability::Full,
+            busy_timeout: Duration::from_secs(1),
+            max_size: None,
+        };
+        let conn = connect(None, &settings).unwrap();
+        assert!(conn.db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE).unwrap());
+        let limit = conn.limit(Limit::SQLITE_LIMIT_LENGTH).unwrap();
+        assert_eq!(
+            usize::try_from(limit).unwrap(),
+            crate::codec::MAX_STORED_LEN
+        );
+        // Defensive mode: the schema cannot be made writable.
+        conn.pragma_update(None, "writable_schema", true).unwrap();
+        let writable: bool = conn
+            .pragma_query_value(None, "writable_schema", |r| r.get(0))
+            .unwrap();
+        assert!(!writable);
+    }
 }

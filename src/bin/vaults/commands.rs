@@ -283,18 +283,54 @@ fn get<S: Store>(g: &Global, s: &S, key: &str, no_newline: bool) -> CliResult<()
     if g.json {
         let ttl = s.ttl(key)?.unwrap_or(Ttl::Never);
         let (value, encoding) = values::to_json_field(&stored);
-        let doc = json!({"name": key, "value": value, "encoding": encoding, "expires_at": expiry_text(ttl)});
-        return emit(format!("{doc}\n").as_bytes());
+        let doc = json!({"name": key, "encoding": encoding, "expires_at": expiry_text(ttl)});
+        let out = values::json_with_value(doc, value);
+        emit_secret(&out)?;
+        return emit_secret(b"\n");
     }
-    let mut out = Zeroizing::new(match values::show(&stored).0 {
-        Shown::Text(t) => t.into_bytes(),
-        Shown::Bytes(b) => b,
-        Shown::Json(j) => j.to_string().into_bytes(),
-    });
-    if !no_newline {
-        out.push(b'\n');
+    // A text or byte string (most secrets) is written from the buffer the
+    // library opened it into, which is wiped on drop: no decoded copy.
+    if let Some(payload) = values::string_payload(&stored) {
+        emit_secret(payload)?;
+    } else {
+        let out = match values::show(&stored).0 {
+            Shown::Text(t) => Zeroizing::new(t.into_bytes()),
+            Shown::Bytes(b) => Zeroizing::new(b),
+            Shown::Json(j) => {
+                let out = values::to_json_bytes(&j);
+                values::wipe_json(j);
+                out
+            }
+        };
+        emit_secret(&out)?;
     }
-    emit(&out)
+    match no_newline {
+        true => Ok(()),
+        false => emit_secret(b"\n"),
+    }
+}
+
+/// Writes a secret to stdout with `write(2)`, past std's stdout buffer: that
+/// buffer would keep a copy of a short value, never wiped.
+fn emit_secret(data: &[u8]) -> CliResult<()> {
+    use rustix::io::Errno;
+    let mut out = std::io::stdout().lock();
+    // Whatever was printed before goes first.
+    match out.flush() {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Err(CliError::new(0, "")),
+        other => other?,
+    }
+    let mut rest = data;
+    while !rest.is_empty() {
+        match rustix::io::write(rustix::stdio::stdout(), rest) {
+            Ok(0) => return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into()),
+            Ok(n) => rest = rest.get(n..).unwrap_or_default(),
+            Err(Errno::INTR) => {}
+            Err(Errno::PIPE) => return Err(CliError::new(0, "")),
+            Err(e) => return Err(std::io::Error::from(e).into()),
+        }
+    }
+    Ok(())
 }
 
 fn rm<S: Store>(s: &S, keys: &[String]) -> CliResult<()> {

@@ -23,7 +23,11 @@ fn main() -> ExitCode {
     harden();
     init_logging();
     let cli = cli::Cli::parse();
-    match commands::run(cli) {
+    let result = commands::run(cli);
+    // The command's vaults, keys and values are dropped (and wiped) by now;
+    // copies that moves left in dead stack frames are not, until this.
+    vaults::wipe_stack();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         // A closed stdout pipe: the reader has what it wanted.
         Err(e) if e.code == 0 => ExitCode::SUCCESS,

@@ -310,8 +310,7 @@ impl KernelKeyring {
     pub fn load(&self, vault_id: &[u8; 16]) -> Option<UnlockedKey> {
         let key = self.session.search(&Self::description(vault_id)).ok()?;
         let bytes = Zeroizing::new(key.read_to_vec().ok()?);
-        let array = <[u8; 32]>::try_from(bytes.as_slice()).ok()?;
-        Some(UnlockedKey::from_bytes(Zeroizing::new(array)))
+        UnlockedKey::from_slice(&bytes)
     }
 
     /// Forgets the cached key of a vault; whether there was one.

@@ -6,6 +6,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use ciborium::Value;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Number, Value as Json};
+use zeroize::{Zeroize, Zeroizing};
 
 /// Raw bytes that serialize as a CBOR byte string.
 pub struct Bytes<'a>(pub &'a [u8]);
@@ -40,15 +41,112 @@ pub enum Shown {
 
 /// Decodes stored bytes (CBOR, or raw bytes from another program) for output.
 pub fn show(stored: &[u8]) -> (Shown, Encoding) {
+    // Bytes beyond the decoding limits (a planted array of millions of
+    // items) would take gigabytes as `Value`s: shown raw, like non-CBOR.
+    if !matches!(vaults::check_cbor(stored), Ok(true)) {
+        return (Shown::Bytes(stored.to_vec()), Encoding::Cbor);
+    }
     match ciborium::de::from_reader_with_recursion_limit::<Value, _>(stored, 128) {
         Ok(Value::Text(t)) => (Shown::Text(t), Encoding::Text),
         Ok(Value::Bytes(b)) => (Shown::Bytes(b), Encoding::Base64),
-        Ok(v) => match to_json(&v) {
-            Some(j) => (Shown::Json(j), Encoding::Json),
-            None => (Shown::Bytes(stored.to_vec()), Encoding::Cbor),
-        },
+        Ok(v) => {
+            let json = to_json(&v);
+            wipe_cbor(v);
+            match json {
+                Some(j) => (Shown::Json(j), Encoding::Json),
+                None => (Shown::Bytes(stored.to_vec()), Encoding::Cbor),
+            }
+        }
         Err(_) => (Shown::Bytes(stored.to_vec()), Encoding::Cbor),
     }
+}
+
+/// The content of `stored` when it is exactly one definite-length CBOR
+/// byte string, or text string holding UTF-8: what [`show`] would print,
+/// as a slice of the stored bytes rather than a decoded copy.
+pub fn string_payload(stored: &[u8]) -> Option<&[u8]> {
+    let (&initial, rest) = stored.split_first()?;
+    let (major, info) = (initial >> 5, initial & 0x1f);
+    if major != 2 && major != 3 {
+        return None;
+    }
+    let (len, payload) = match info {
+        0..=23 => (u64::from(info), rest),
+        24..=27 => {
+            let (field, payload) = rest.split_at_checked(1 << (info - 24))?;
+            let len = field.iter().fold(0u64, |n, &b| (n << 8) | u64::from(b));
+            (len, payload)
+        }
+        _ => return None,
+    };
+    if u64::try_from(payload.len()).ok()? != len {
+        return None;
+    }
+    (major == 2 || std::str::from_utf8(payload).is_ok()).then_some(payload)
+}
+
+/// Wipes every string and byte string of a decoded CBOR tree (the value of
+/// an entry) as it is dropped.
+fn wipe_cbor(v: Value) {
+    match v {
+        Value::Text(mut t) => t.zeroize(),
+        Value::Bytes(mut b) => b.zeroize(),
+        Value::Array(items) => items.into_iter().for_each(wipe_cbor),
+        Value::Map(pairs) => pairs.into_iter().for_each(|(k, v)| {
+            wipe_cbor(k);
+            wipe_cbor(v);
+        }),
+        Value::Tag(_, inner) => wipe_cbor(*inner),
+        _ => {}
+    }
+}
+
+/// Wipes every string of a JSON tree (map keys too) as it is dropped.
+pub fn wipe_json(j: Json) {
+    match j {
+        Json::String(mut s) => s.zeroize(),
+        Json::Array(items) => items.into_iter().for_each(wipe_json),
+        Json::Object(map) => map.into_iter().for_each(|(mut k, v)| {
+            k.zeroize();
+            wipe_json(v);
+        }),
+        _ => {}
+    }
+}
+
+/// A writer that only counts, to size a buffer before writing into it.
+struct Counter(usize);
+
+impl std::io::Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 = self.0.saturating_add(buf.len());
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `value` as compact JSON in a buffer sized first, so that it never grows
+/// and leaves copies behind, and wiped on drop.
+pub fn to_json_bytes<T: Serialize>(value: &T) -> Zeroizing<Vec<u8>> {
+    let mut counter = Counter(0);
+    // Serializing a JSON tree into memory cannot fail.
+    let _ = serde_json::to_writer(&mut counter, &value);
+    let mut out = Zeroizing::new(Vec::with_capacity(counter.0));
+    let _ = serde_json::to_writer(&mut *out, &value);
+    out
+}
+
+/// The `get --json` document: `doc` with `value` added under "value",
+/// written as by [`to_json_bytes`]; `value` is wiped afterwards.
+pub fn json_with_value(mut doc: Json, value: Json) -> Zeroizing<Vec<u8>> {
+    if let Json::Object(map) = &mut doc {
+        map.insert("value".to_owned(), value);
+    }
+    let out = to_json_bytes(&doc);
+    wipe_json(doc);
+    out
 }
 
 /// The value as JSON plus its encoding, for `--json` and exports.
@@ -142,11 +240,25 @@ pub fn from_json_field(value: &Json, encoding: Encoding) -> Result<Stored, Strin
             .decode(s)
             .map(Stored::Bytes)
             .map_err(|_| "a base64 value does not decode".to_owned()),
-        (Encoding::Cbor, Json::String(s)) => BASE64
-            .decode(s)
-            .map(Stored::Raw)
-            .map_err(|_| "a cbor value does not decode".to_owned()),
+        (Encoding::Cbor, Json::String(s)) => {
+            let raw = BASE64
+                .decode(s)
+                .map_err(|_| "a cbor value does not decode".to_owned())?;
+            check_raw(&raw)?;
+            Ok(Stored::Raw(raw))
+        }
         _ => Err(format!("a value does not match its encoding {encoding:?}")),
+    }
+}
+
+/// Refuses raw bytes that are CBOR beyond the limits no vault decodes
+/// (non-CBOR bytes are stored and shown as they are): every raw value that
+/// enters from outside passes here.
+pub fn check_raw(raw: &[u8]) -> Result<(), String> {
+    match vaults::check_cbor(raw) {
+        Ok(_) => Ok(()),
+        Err(vaults::Error::Decode { reason }) => Err(format!("a cbor value is refused: {reason}")),
+        Err(e) => Err(format!("a cbor value is refused: {e}")),
     }
 }
 
@@ -161,13 +273,37 @@ pub enum Stored {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
 
     fn cbor<T: Serialize>(v: &T) -> Vec<u8> {
         let mut out = Vec::new();
         ciborium::into_writer(v, &mut out).unwrap();
         out
+    }
+
+    #[test]
+    fn string_payloads_match_what_show_prints() {
+        let long = "x".repeat(300);
+        for stored in [
+            cbor(&"hi"),
+            cbor(&long),
+            cbor(&Bytes(b"\x00\xff")),
+            cbor(&""),
+        ] {
+            let shown = match show(&stored).0 {
+                Shown::Text(t) => t.into_bytes(),
+                Shown::Bytes(b) => b,
+                Shown::Json(_) => panic!("not a string"),
+            };
+            assert_eq!(string_payload(&stored), Some(&shown[..]));
+        }
+        // Structures, trailing bytes, cut strings, bad UTF-8: decoded instead.
+        let mut trailing = cbor(&"hi");
+        trailing.push(0);
+        for stored in [cbor(&[1, 2]), trailing, vec![0x63, b'a'], vec![0x61, 0xff]] {
+            assert_eq!(string_payload(&stored), None, "{stored:x?}");
+        }
     }
 
     #[test]
