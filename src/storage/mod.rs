@@ -5,6 +5,7 @@
 mod backend;
 mod dir;
 mod envelope;
+mod file;
 mod rows;
 pub(crate) mod schema;
 mod vault;

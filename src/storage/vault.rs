@@ -9,8 +9,9 @@ use rusqlite::Connection;
 
 use super::backend::{Backend, Mode, scoped};
 use super::envelope::{Envelope, Plain};
+use super::file::{self, Create};
 use super::rows::Rows;
-use super::schema::{self, ConnSettings, Durability, Header, Init};
+use super::schema::{self, Access, ConnSettings, Durability, Header, Init};
 use crate::{Clock, Error, Kind, Result, SystemClock};
 
 /// A plain (unencrypted) key-value store in one SQLite file, with expiry.
@@ -174,16 +175,20 @@ impl OpenOptions {
         init: Option<&Init<'_>>,
         exclusive: bool,
     ) -> Result<Vault> {
-        if let Some(p) = path {
-            let created = match init {
-                Some(_) => schema::create_file(p, exclusive)?,
-                None => false,
-            };
-            if !created {
-                schema::check_file(p)?;
+        let (conn, access) = match path {
+            Some(p) => {
+                let create = match (init, exclusive) {
+                    (None, _) => Create::No,
+                    (Some(_), false) => Create::IfMissing,
+                    (Some(_), true) => Create::Exclusive,
+                };
+                file::open(p, create, &self.settings)?
             }
-        }
-        let conn = schema::connect(path, &self.settings)?;
+            None => (
+                schema::connect(None, Access::ReadWrite, &self.settings)?,
+                Access::ReadWrite,
+            ),
+        };
         let header = schema::prepare(&conn, path, kind, init)?;
         if header.kind != kind {
             return Err(Error::WrongKind {
@@ -191,7 +196,10 @@ impl OpenOptions {
                 found: header.kind,
             });
         }
-        schema::configure(&conn, &self.settings, path.is_none())?;
+        // An immutable file stays in the journal mode it has (WAL, which
+        // SQLite reads without a `-shm` here): no switch, like in memory.
+        let no_wal_switch = path.is_none() || access == Access::Immutable;
+        schema::configure(&conn, &self.settings, no_wal_switch)?;
         tracing::debug!(kind = %header.kind, "opened a vault");
         Ok(Vault {
             conn: Mutex::new(conn),
