@@ -62,9 +62,12 @@ pub(crate) fn open(
         schema::create_file(path, create == Create::Exclusive)?;
     }
     schema::check_file(path)?;
-    let conn = schema::connect(Some(path), Access::ReadWrite, settings)?;
+    let mut conn = schema::connect(Some(path), Access::ReadWrite, settings)?;
     match first_read(&conn, path) {
-        Ok(()) => Ok((conn, Access::ReadWrite)),
+        Ok(()) => {
+            refuse_commits_once_moved(&mut conn, path)?;
+            Ok((conn, Access::ReadWrite))
+        }
         Err(e) => {
             drop(conn);
             if immutable_is_safe(path, &e) {
@@ -89,6 +92,38 @@ fn first_read(conn: &Connection, path: &Path) -> Result<()> {
         .map_err(|e| not_a_vault_if_notadb(Error::from(e), Some(path)))?;
     schema::check_pages(&tx, path)?;
     tx.commit()?;
+    Ok(())
+}
+
+/// Makes every commit on `conn` check, with the write lock held, that the
+/// file at `path` is still the one the connection has open; when it is not
+/// (the folder was removed, the file replaced), the commit is rolled back
+/// and fails with [`Error::Moved`] instead of going to an unlinked inode.
+///
+/// The identity is (device, inode) from `stat`, which opens no descriptor.
+/// It is taken after SQLite's first read and confirmed by SQLite's own
+/// `SQLITE_FCNTL_HAS_MOVED`, so it is the file the connection opened.
+fn refuse_commits_once_moved(conn: &mut Connection, path: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    // The process may change its working folder later.
+    let path = std::path::absolute(path)?;
+    let identity = |p: &Path| std::fs::metadata(p).map(|m| (m.dev(), m.ino()));
+    let opened = identity(&path)?;
+    let mut moved = 0;
+    conn.file_control(
+        Some(rusqlite::MAIN_DB),
+        rusqlite::FileControl::HasMoved(&mut moved),
+    )?;
+    if moved != 0 {
+        return Err(Error::Moved);
+    }
+    conn.commit_hook(Some(move || {
+        let gone = identity(&path).map_or(true, |now| now != opened);
+        if gone {
+            tracing::warn!("the vault file was removed or replaced; rolling the write back");
+        }
+        gone
+    }))?;
     Ok(())
 }
 
