@@ -6,6 +6,7 @@ mod backend;
 mod dir;
 mod envelope;
 mod file;
+mod mark;
 mod rows;
 pub(crate) mod schema;
 mod vault;

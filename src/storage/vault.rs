@@ -10,6 +10,7 @@ use rusqlite::Connection;
 use super::backend::{Backend, Mode, scoped};
 use super::envelope::{Envelope, Plain};
 use super::file::{self, Create};
+use super::mark::ClockMark;
 use super::rows::Rows;
 use super::schema::{self, Access, ConnSettings, Durability, Header, Init};
 use crate::{Clock, Error, Kind, Result, SystemClock};
@@ -31,6 +32,8 @@ use crate::{Clock, Error, Kind, Result, SystemClock};
 pub struct Vault {
     conn: Mutex<Connection>,
     clock: Arc<dyn Clock>,
+    mark: ClockMark,
+    busy_timeout: Duration,
     path: Option<PathBuf>,
     header: Header,
 }
@@ -200,10 +203,13 @@ impl OpenOptions {
         // SQLite reads without a `-shm` here): no switch, like in memory.
         let no_wal_switch = path.is_none() || access == Access::Immutable;
         schema::configure(&conn, &self.settings, no_wal_switch)?;
+        let mark = ClockMark::load(&conn)?;
         tracing::debug!(kind = %header.kind, "opened a vault");
         Ok(Vault {
             conn: Mutex::new(conn),
             clock: Arc::clone(&self.clock),
+            mark,
+            busy_timeout: self.settings.busy_timeout,
             path: path.map(Path::to_owned),
             header,
         })
@@ -285,17 +291,40 @@ impl Vault {
     }
 
     /// Runs `f` on the rows in `mode`: the entry point of every operation.
+    ///
+    /// Expiry is decided at the later of the clock and the vault's clock
+    /// mark (see `mark.rs`); a write raises the mark in its own transaction.
     pub(crate) fn run<R>(&self, mode: Mode, f: impl FnOnce(&Rows<'_>) -> Result<R>) -> Result<R> {
         let conn = self.lock()?;
-        let rows = |c| Rows::new(c, self.clock.now_ms());
+        let clock = self.clock.now_ms();
+        let now = self.mark.now(clock);
+        let rows = |c| Rows::new(c, now, clock);
+        let raise = |c: &Connection| match self.mark.due(now) {
+            true => self.mark.raise(c, now),
+            false => Ok(()),
+        };
+        let read = |out: Result<R>| {
+            self.mark.raise_after_read(&conn, now, self.busy_timeout);
+            out
+        };
         match mode {
-            Mode::Read | Mode::Single => f(&rows(&conn)),
-            Mode::Snapshot => scoped(&conn, "BEGIN DEFERRED", "COMMIT", "ROLLBACK", || {
-                f(&rows(&conn))
-            }),
-            Mode::Write => scoped(&conn, "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK", || {
-                f(&rows(&conn))
-            }),
+            Mode::Read => read(f(&rows(&conn))),
+            Mode::Snapshot => read(scoped(
+                &conn,
+                "BEGIN DEFERRED",
+                "COMMIT",
+                "ROLLBACK",
+                || f(&rows(&conn)),
+            )),
+            // One statement, one commit, unless the mark is due.
+            Mode::Single if !self.mark.due(now) => f(&rows(&conn)),
+            Mode::Single | Mode::Write => {
+                scoped(&conn, "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK", || {
+                    let out = f(&rows(&conn))?;
+                    raise(&conn)?;
+                    Ok(out)
+                })
+            }
         }
     }
 
@@ -427,7 +456,7 @@ impl<E: Envelope> Backend for Transaction<'_, E> {
     }
 
     fn now_ms(&self) -> i64 {
-        self.rows.now()
+        self.rows.clock()
     }
 
     fn with_rows<R>(&self, mode: Mode, f: impl FnOnce(&Rows<'_>) -> Result<R>) -> Result<R> {
