@@ -73,6 +73,16 @@ fn wait_for(what: &str, mut cond: impl FnMut() -> bool) -> TestResult {
     Ok(())
 }
 
+/// Whether process `pid` is blocked in `read(0, ...)` (Linux `/proc`).
+fn reading_stdin(pid: u32) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    const READ: &str = "0";
+    #[cfg(target_arch = "aarch64")]
+    const READ: &str = "63";
+    std::fs::read_to_string(format!("/proc/{pid}/syscall"))
+        .is_ok_and(|s| s.starts_with(&format!("{READ} 0x0 ")))
+}
+
 /// `vaults set k` on the plain default vault, its value on a pipe the test
 /// writes only after `meanwhile` ran on the open vault.
 fn set_while(env: &Env, meanwhile: impl FnOnce(&Path) -> TestResult) -> TestResult {
@@ -90,8 +100,13 @@ fn set_while(env: &Env, meanwhile: impl FnOnce(&Path) -> TestResult) -> TestResu
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;
-    // SQLite makes the `-shm` on its first read: the vault is open.
-    wait_for("the vault to be opened", || shm.exists())?;
+    // `set` opens the vault, then reads the value: once it waits on stdin,
+    // the vault is open.
+    let pid = child.id();
+    wait_for("`set` to open the vault and wait for its value", || {
+        reading_stdin(pid)
+    })?;
+    assert!(shm.exists(), "blocked on stdin before opening the vault");
     meanwhile(&vault)?;
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"the value")?;

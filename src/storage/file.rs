@@ -63,11 +63,10 @@ pub(crate) fn open(
     }
     schema::check_file(path)?;
     let mut conn = schema::connect(Some(path), Access::ReadWrite, settings)?;
-    match first_read(&conn, path) {
-        Ok(()) => {
-            refuse_commits_once_moved(&mut conn, path)?;
-            Ok((conn, Access::ReadWrite))
-        }
+    match first_read(&conn, path).and_then(|()| refuse_commits_once_moved(&mut conn, path)) {
+        Ok(()) => Ok((conn, Access::ReadWrite)),
+        // Gone from the path after SQLite opened it: removed meanwhile.
+        Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::Moved),
         Err(e) => {
             drop(conn);
             if immutable_is_safe(path, &e) {
