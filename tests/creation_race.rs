@@ -218,3 +218,39 @@ fn processes_and_threads_creating_one_vault_lose_no_acknowledged_write() -> Test
     assert_eq!(acked_total, rounds * procs * threads * (OPENS + 1));
     Ok(())
 }
+#[test]
+fn threads_creating_one_encrypted_vault_have_exactly_one_creator() -> TestResult {
+    use vaults::{EncryptedVault, Error, KdfParams, Passphrase};
+    const CREATORS: usize = 6;
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("new.db");
+    let start = Arc::new(Barrier::new(CREATORS));
+    let handles: Vec<_> = (0..CREATORS)
+        .map(|t| {
+            let path = path.clone();
+            let start = Arc::clone(&start);
+            std::thread::spawn(move || -> vaults::Result<Option<String>> {
+                let pass = Passphrase::new(format!("creator {t}"))?;
+                start.wait();
+                match EncryptedVault::create(&path, &pass, KdfParams::MIN) {
+                    Ok(vault) => {
+                        vault.put("creator", &t)?;
+                        Ok(Some(format!("creator {t}")))
+                    }
+                    Err(Error::VaultExists { .. }) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+        })
+        .collect();
+    let mut creators = Vec::new();
+    for h in handles {
+        creators.extend(h.join().unwrap()?);
+    }
+    assert_eq!(creators.len(), 1, "creators: {creators:?}");
+    let pass = Passphrase::new(creators[0].clone())?;
+    let vault = EncryptedVault::open(&path, &pass)?;
+    assert_eq!(vault.keys()?, ["creator"]);
+    assert_eq!(mode(&path)?, 0o600);
+    Ok(())
+}
