@@ -6,9 +6,11 @@
 //! again, and `persist` made it permanent.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod cli_util;
 mod common;
 
 use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
 use common::{T0, TestResult, open_with_clock};
@@ -164,4 +166,48 @@ fn a_malformed_or_removed_mark_is_the_clock_as_before() -> TestResult {
     assert!(Vault::open_existing(&path).is_ok());
     assert!(open_with_clock(&path, &clock)?.contains("session")?);
     Ok(())
+}
+
+/// `faketime`, or `None` after saying why not (a failure under `CI=true`:
+/// CI installs it, `apt-get install faketime`).
+fn faketime() -> Option<&'static str> {
+    let found = Command::new("faketime")
+        .args(["-f", "+0", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if found {
+        return Some("faketime");
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI must install faketime (apt-get install -y faketime) for this test"
+    );
+    eprintln!("SKIPPED: faketime is not installed (apt-get install -y faketime)");
+    None
+}
+
+#[test]
+fn cli_an_entry_seen_expired_stays_expired_when_the_clock_goes_back() {
+    let Some(faketime) = faketime() else {
+        return;
+    };
+    let env = cli_util::Env::new();
+    env.init_plain();
+    let run = |fake: Option<&str>, args: &[&str], stdin: &str| {
+        let mut cmd = env.cmd();
+        if let Some(offset) = fake {
+            // The same environment, the binary run under faketime.
+            cmd = env.sh(r#"offset="$1"; shift; exec "$0" -f "$offset" "$VAULTS_BIN" "$@""#);
+            cmd.arg(faketime).arg(offset);
+        }
+        cmd.args(args).write_stdin(stdin).output().unwrap()
+    };
+    cli_util::assert_success(&run(None, &["set", "k", "--ttl", "1h"], "token"));
+    // Two hours on, the entry has expired: a read sees it so.
+    assert_eq!(run(Some("+2h"), &["get", "k"], "").status.code(), Some(3));
+    // Back to the real clock, an hour before its expiry: still gone.
+    let out = run(None, &["get", "k"], "");
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert_eq!(run(None, &["persist", "k"], "").status.code(), Some(3));
+    assert_eq!(run(Some("+3h"), &["get", "k"], "").status.code(), Some(3));
 }
