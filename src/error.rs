@@ -134,6 +134,11 @@ pub enum Error {
     /// the mode the file had when they were made) or the folder is read-only.
     #[error("the vault is read-only (its file, its -wal or -shm file, or its folder)")]
     ReadOnly,
+    /// The vault file was removed or replaced (its folder deleted, another
+    /// file moved to its path) while it was open: a write would have gone to
+    /// a file nobody can open any more, so it was rolled back.
+    #[error("the vault file was removed or replaced while open; the write was not made")]
+    Moved,
     /// A stored value does not decode as the requested type.
     #[error("stored value does not decode as the requested type: {reason}")]
     Decode {
@@ -223,6 +228,16 @@ impl From<rusqlite::Error> for Error {
             return Error::Corrupt {
                 detail: "a stored column has the wrong type",
             };
+        }
+        if let rusqlite::Error::SqliteFailure(e, _) = &err
+            && matches!(
+                e.extended_code,
+                rusqlite::ffi::SQLITE_CONSTRAINT_COMMITHOOK
+                    | rusqlite::ffi::SQLITE_READONLY_DBMOVED
+            )
+        {
+            // Only the identity check of `storage::file` vetoes a commit.
+            return Error::Moved;
         }
         match err.sqlite_error_code() {
             Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Error::Busy,

@@ -301,7 +301,7 @@ pub trait Store: Backend {
             if ttl.is_zero() {
                 return pop_row(self.env(), rows, &key, codec::decode);
             }
-            let at = rows.now().saturating_add(duration_ms(ttl));
+            let at = rows.clock().saturating_add(duration_ms(ttl));
             let read = rows.get(&key, |row| {
                 reseal(self.env(), rows, &row, Some(at), codec::decode)
             })?;
@@ -359,7 +359,7 @@ pub trait Store: Backend {
             let Some(current) = live_expiry(self.env(), rows, &key)? else {
                 return Ok(false);
             };
-            let at = rows.now().saturating_add(duration_ms(ttl));
+            let at = rows.clock().saturating_add(duration_ms(ttl));
             if !cond.allows(current, at) {
                 return Ok(false);
             }

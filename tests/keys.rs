@@ -351,7 +351,7 @@ fn rotate_re_encrypts_every_entry_under_a_new_generation() -> TestResult {
     assert_eq!(vault.get::<i32>("entry-1")?, Some(1), "nothing was written");
 
     // The old key no longer opens the vault; fresh opens work.
-    let e = err(LockedVault::open(&path)?.unlock_with_key(&old_key));
+    let e = err(LockedVault::open_with(&options(&clock), &path)?.unlock_with_key(&old_key));
     assert!(matches!(e, Error::WrongPassphrase), "{e:?}");
     vault.close()?;
     for p in [A, B] {
@@ -361,7 +361,7 @@ fn rotate_re_encrypts_every_entry_under_a_new_generation() -> TestResult {
     }
     // The keyring slot got a fresh secret under a fresh account; the old
     // entry is gone.
-    let new_account = keyring_account(&LockedVault::open(&path)?.slots());
+    let new_account = keyring_account(&LockedVault::open_with(&options(&clock), &path)?.slots());
     assert_ne!(new_account, old_account);
     assert!(matches!(
         keyring_core::Entry::new_in_store(&store, "vaults", &old_account)?.get_secret(),

@@ -5,6 +5,8 @@
 mod backend;
 mod dir;
 mod envelope;
+mod file;
+mod mark;
 mod rows;
 pub(crate) mod schema;
 mod vault;

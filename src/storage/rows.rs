@@ -33,11 +33,14 @@ pub struct Resealed {
 /// Row-level access on one connection at one instant.
 ///
 /// `now` is read once per operation (or transaction), so every statement of
-/// an operation agrees on which rows are alive.
+/// an operation agrees on which rows are alive. It is the later of the clock
+/// and the vault's clock mark; `clock` is the clock alone, which new
+/// expiries are computed from (a mark edited forward must not lengthen them).
 #[derive(Clone, Copy)]
 pub struct Rows<'c> {
     pub(crate) conn: &'c Connection,
     pub(crate) now: i64,
+    pub(crate) clock: i64,
 }
 
 const ALIVE: &str = "(expires_at IS NULL OR expires_at > ?2)";
@@ -57,13 +60,18 @@ fn scanned<'r>(row: &'r rusqlite::Row<'_>, first: usize, values: bool) -> Result
 }
 
 impl<'c> Rows<'c> {
-    pub(crate) fn new(conn: &'c Connection, now: i64) -> Self {
-        Self { conn, now }
+    pub(crate) fn new(conn: &'c Connection, now: i64, clock: i64) -> Self {
+        Self { conn, now, clock }
     }
 
-    /// The instant this operation runs at (ms).
+    /// The instant this operation decides expiry at (ms).
     pub(crate) fn now(&self) -> i64 {
         self.now
+    }
+
+    /// The clock's time for this operation (ms), for new expiries.
+    pub(crate) fn clock(&self) -> i64 {
+        self.clock
     }
 
     /// Reads the live row under `key` and hands it to `f`.

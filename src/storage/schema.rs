@@ -1,5 +1,6 @@
 //! The file: creating it owner-only, pragmas, the schema, and the checks that
-//! refuse anything that is not a vault of a version we read.
+//! refuse anything that is not a vault of a version we read. (How a file is
+//! opened safely, among threads and on odd media, is in `file.rs`.)
 
 use std::fs::OpenOptions;
 use std::io::ErrorKind;
@@ -22,10 +23,11 @@ pub(crate) const SCHEMA_VERSION: i64 = 1;
 pub(crate) const META_VAULT_ID: &str = "vault_id";
 pub(crate) const META_KIND: &str = "kind";
 
-/// A plain vault's `meta` holds these records and no other: every further
-/// record (the encrypted layer's `crypto`, `generation`, `mac`, `slot.*`)
-/// belongs to an encrypted vault, whatever its `kind` record says.
-const PLAIN_META: [&str; 2] = [META_VAULT_ID, META_KIND];
+/// A plain vault's `meta` holds these records and no other (the clock mark
+/// is every vault's, written by its first write): every further record (the
+/// encrypted layer's `crypto`, `generation`, `mac`, `slot.*`) belongs to an
+/// encrypted vault, whatever its `kind` record says.
+const PLAIN_META: [&str; 3] = [META_VAULT_ID, META_KIND, super::mark::META_CLOCK_MARK];
 
 /// The schema, in the order created.
 ///
@@ -90,45 +92,48 @@ pub(crate) fn create_file(path: &Path, exclusive: bool) -> Result<bool> {
         Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(Error::VaultExists {
             path: path.to_owned(),
         }),
-        Err(e) if e.kind() == ErrorKind::PermissionDenied => Err(Error::ReadOnly),
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem
+            ) =>
+        {
+            Err(Error::ReadOnly)
+        }
         Err(e) => Err(Error::Io(e)),
     }
 }
 
-/// Checks, before SQLite opens it, that a non-empty file starts like a SQLite
-/// database and is a whole number of pages.
+/// Checks, before SQLite opens it, that `path` is a file that may hold a
+/// database, and returns its length.
 ///
-/// SQLite itself treats a 1-byte file as empty (and would overwrite it) and
-/// reads a file cut inside its last page as if the missing bytes were zeros.
-pub(crate) fn check_file(path: &Path) -> Result<()> {
-    let not_a_vault = || Error::NotAVault {
-        path: path.to_owned(),
-    };
-    let mut file = std::fs::File::open(path).map_err(|e| match e.kind() {
+/// Only `stat`s the path: opening and closing the file here would drop the
+/// POSIX locks SQLite holds on it for the other connections of this process.
+/// SQLite itself checks the header on its first read; a non-empty file
+/// shorter than the smallest page it would treat as empty, and overwrite.
+pub(crate) fn check_file(path: &Path) -> Result<u64> {
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
         ErrorKind::NotFound => Error::VaultNotFound {
             path: path.to_owned(),
         },
         _ => Error::Io(e),
     })?;
-    let meta = file.metadata()?;
     warn_if_exposed(path, &meta);
     let len = meta.len();
-    if len == 0 {
-        return Ok(());
+    if !meta.is_file() || (1..512).contains(&len) {
+        return Err(Error::NotAVault {
+            path: path.to_owned(),
+        });
     }
-    let mut header = [0u8; 100];
-    if len < 100 || std::io::Read::read_exact(&mut file, &mut header).is_err() {
-        return Err(not_a_vault());
-    }
-    if &header[..16] != b"SQLite format 3\0" {
-        return Err(not_a_vault());
-    }
-    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
-        1 => 65_536,
-        n if n >= 512 && n.is_power_of_two() => u64::from(n),
-        _ => return Err(not_a_vault()),
-    };
-    if len % page_size != 0 {
+    Ok(len)
+}
+
+/// Refuses a file cut inside a page: SQLite would read the missing bytes as
+/// zeros. Called inside a read transaction, so no writer is extending the file.
+pub(crate) fn check_pages(conn: &Connection, path: &Path) -> Result<()> {
+    let page_size: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
+    let page_size = u64::try_from(page_size).unwrap_or(0).max(1);
+    if std::fs::metadata(path)?.len() % page_size != 0 {
         return Err(Error::Corrupt {
             detail: "the file is truncated (not a whole number of pages)",
         });
@@ -175,12 +180,36 @@ fn warn_if_exposed(path: &Path, meta: &std::fs::Metadata) {
     }
 }
 
+/// How SQLite opens an existing file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Read and write, with SQLite's locks and its `-wal` and `-shm` files.
+    ReadWrite,
+    /// `immutable=1`: no locks, no `-shm`, no writes; only for a file on a
+    /// read-only filesystem, where nobody can change it.
+    Immutable,
+}
+
 /// Opens an existing file with SQLite and applies the connection settings.
-pub(crate) fn connect(path: Option<&Path>, settings: &ConnSettings) -> Result<Connection> {
+pub(crate) fn connect(
+    path: Option<&Path>,
+    access: Access,
+    settings: &ConnSettings,
+) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = match path {
-        Some(p) => Connection::open_with_flags(p, flags)?,
-        None => Connection::open_in_memory()?,
+    let conn = match (path, access) {
+        (Some(p), Access::ReadWrite) => {
+            super::file::sqlite_open(|| Connection::open_with_flags(p, flags))?
+        }
+        (Some(p), Access::Immutable) => super::file::sqlite_open(|| {
+            Connection::open_with_flags(
+                super::file::immutable_uri(p),
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_URI
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+        })?,
+        (None, _) => Connection::open_in_memory()?,
     };
     conn.busy_timeout(settings.busy_timeout)?;
     // A file from elsewhere may carry triggers or views; never let its schema
@@ -269,10 +298,7 @@ pub(crate) fn prepare(
     let not_a_vault = || Error::NotAVault {
         path: path.map(Path::to_owned).unwrap_or_default(),
     };
-    let app_id = read_app_id(conn).map_err(|e| match e {
-        Error::Sqlite(_) => not_a_vault(),
-        other => other,
-    })?;
+    let app_id = read_app_id(conn).map_err(|e| super::file::not_a_vault_if_notadb(e, path))?;
     if app_id == 0 {
         // An empty file becomes a vault only when the caller asked to create one.
         match init {
@@ -418,7 +444,7 @@ fn read_header(conn: &Connection) -> Result<Header> {
 /// Whether `meta` holds a record a plain vault never has.
 fn has_foreign_meta(conn: &Connection) -> Result<bool> {
     let mut stmt =
-        conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM meta WHERE name NOT IN (?1, ?2))")?;
+        conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM meta WHERE name NOT IN (?1, ?2, ?3))")?;
     Ok(stmt.query_row(PLAIN_META, |r| r.get(0))?)
 }
 
@@ -438,7 +464,7 @@ mod hardening_tests {
             busy_timeout: Duration::from_secs(1),
             max_size: None,
         };
-        let conn = connect(None, &settings).unwrap();
+        let conn = connect(None, Access::ReadWrite, &settings).unwrap();
         assert!(conn.db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE).unwrap());
         let limit = conn.limit(Limit::SQLITE_LIMIT_LENGTH).unwrap();
         assert_eq!(

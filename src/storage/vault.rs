@@ -9,8 +9,10 @@ use rusqlite::Connection;
 
 use super::backend::{Backend, Mode, scoped};
 use super::envelope::{Envelope, Plain};
+use super::file::{self, Create};
+use super::mark::ClockMark;
 use super::rows::Rows;
-use super::schema::{self, ConnSettings, Durability, Header, Init};
+use super::schema::{self, Access, ConnSettings, Durability, Header, Init};
 use crate::{Clock, Error, Kind, Result, SystemClock};
 
 /// A plain (unencrypted) key-value store in one SQLite file, with expiry.
@@ -30,6 +32,7 @@ use crate::{Clock, Error, Kind, Result, SystemClock};
 pub struct Vault {
     conn: Mutex<Connection>,
     clock: Arc<dyn Clock>,
+    mark: ClockMark,
     busy_timeout: Duration,
     path: Option<PathBuf>,
     header: Header,
@@ -182,16 +185,20 @@ impl OpenOptions {
         init: Option<&Init<'_>>,
         exclusive: bool,
     ) -> Result<Vault> {
-        if let Some(p) = path {
-            let created = match init {
-                Some(_) => schema::create_file(p, exclusive)?,
-                None => false,
-            };
-            if !created {
-                schema::check_file(p)?;
+        let (conn, access) = match path {
+            Some(p) => {
+                let create = match (init, exclusive) {
+                    (None, _) => Create::No,
+                    (Some(_), false) => Create::IfMissing,
+                    (Some(_), true) => Create::Exclusive,
+                };
+                file::open(p, create, &self.settings)?
             }
-        }
-        let conn = schema::connect(path, &self.settings)?;
+            None => (
+                schema::connect(None, Access::ReadWrite, &self.settings)?,
+                Access::ReadWrite,
+            ),
+        };
         let header = schema::prepare(&conn, path, kind, init)?;
         if header.kind != kind {
             return Err(Error::WrongKind {
@@ -199,11 +206,16 @@ impl OpenOptions {
                 found: header.kind,
             });
         }
-        schema::configure(&conn, &self.settings, path.is_none())?;
+        // An immutable file stays in the journal mode it has (WAL, which
+        // SQLite reads without a `-shm` here): no switch, like in memory.
+        let no_wal_switch = path.is_none() || access == Access::Immutable;
+        schema::configure(&conn, &self.settings, no_wal_switch)?;
+        let mark = ClockMark::load(&conn)?;
         tracing::debug!(kind = %header.kind, "opened a vault");
         Ok(Vault {
             conn: Mutex::new(conn),
             clock: Arc::clone(&self.clock),
+            mark,
             busy_timeout: self.settings.busy_timeout,
             path: path.map(Path::to_owned),
             header,
@@ -286,17 +298,40 @@ impl Vault {
     }
 
     /// Runs `f` on the rows in `mode`: the entry point of every operation.
+    ///
+    /// Expiry is decided at the later of the clock and the vault's clock
+    /// mark (see `mark.rs`); a write raises the mark in its own transaction.
     pub(crate) fn run<R>(&self, mode: Mode, f: impl FnOnce(&Rows<'_>) -> Result<R>) -> Result<R> {
         let conn = self.lock()?;
-        let rows = |c| Rows::new(c, self.clock.now_ms());
+        let clock = self.clock.now_ms();
+        let now = self.mark.now(clock);
+        let rows = |c| Rows::new(c, now, clock);
+        let raise = |c: &Connection| match self.mark.due(now) {
+            true => self.mark.raise(c, now),
+            false => Ok(()),
+        };
+        let read = |out: Result<R>| {
+            self.mark.raise_after_read(&conn, now, self.busy_timeout);
+            out
+        };
         match mode {
-            Mode::Read | Mode::Single => f(&rows(&conn)),
-            Mode::Snapshot => scoped(&conn, "BEGIN DEFERRED", "COMMIT", "ROLLBACK", || {
-                f(&rows(&conn))
-            }),
-            Mode::Write => scoped(&conn, "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK", || {
-                f(&rows(&conn))
-            }),
+            Mode::Read => read(f(&rows(&conn))),
+            Mode::Snapshot => read(scoped(
+                &conn,
+                "BEGIN DEFERRED",
+                "COMMIT",
+                "ROLLBACK",
+                || f(&rows(&conn)),
+            )),
+            // One statement, one commit, unless the mark is due.
+            Mode::Single if !self.mark.due(now) => f(&rows(&conn)),
+            Mode::Single | Mode::Write => {
+                scoped(&conn, "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK", || {
+                    let out = f(&rows(&conn))?;
+                    raise(&conn)?;
+                    Ok(out)
+                })
+            }
         }
     }
 
@@ -449,7 +484,7 @@ impl<E: Envelope> Backend for Transaction<'_, E> {
     }
 
     fn now_ms(&self) -> i64 {
-        self.rows.now()
+        self.rows.clock()
     }
 
     fn with_rows<R>(&self, mode: Mode, f: impl FnOnce(&Rows<'_>) -> Result<R>) -> Result<R> {
