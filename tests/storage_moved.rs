@@ -95,6 +95,9 @@ fn set_while(env: &Env, meanwhile: impl FnOnce(&Path) -> TestResult) -> TestResu
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("VAULTS_DIR", &env.dir)
+        // A plain vault is used only when asked for (the record `init`
+        // wrote is in the config folder this cleared environment lacks).
+        .env("VAULTS_PLAIN", "1")
         .env("VAULTS_NO_INPUT", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
