@@ -73,6 +73,30 @@ pub struct Global {
     )]
     pub passphrase_command: Option<String>,
 
+    /// How long a write waits for another writer's lock before giving up
+    /// with exit code 5 (90s, 1m, 500ms)
+    #[arg(
+        long,
+        global = true,
+        env = "VAULTS_BUSY_TIMEOUT",
+        value_name = "DUR",
+        value_parser = parse_duration,
+        default_value = "5s"
+    )]
+    pub busy_timeout: std::time::Duration,
+
+    /// How long a passphrase file or command may take to give the passphrase
+    /// (a FIFO nobody writes, a command that hangs)
+    #[arg(
+        long,
+        global = true,
+        env = "VAULTS_PASSPHRASE_TIMEOUT",
+        value_name = "DUR",
+        value_parser = parse_duration,
+        default_value = "60s"
+    )]
+    pub passphrase_timeout: std::time::Duration,
+
     /// Never prompt: fail when an input is missing instead
     #[arg(long, global = true, env = "VAULTS_NO_INPUT", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_input: bool,

@@ -2,11 +2,13 @@
 //!
 //! A thin shell: it parses arguments, finds secrets (passphrase sources,
 //! prompts, the kernel keyring), calls the library, and prints. Exit codes: 0
-//! success, 1 other error, 2 usage, 3 not found, 4 authentication failed.
+//! success, 1 other error, 2 usage, 3 not found, 4 authentication failed,
+//! 5 busy (another writer held the lock: try again).
 
 mod cli;
 mod commands;
 mod error;
+mod input;
 mod open;
 mod secrets;
 mod transfer;

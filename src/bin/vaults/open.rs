@@ -15,6 +15,8 @@ pub struct Target {
     pub dir: VaultDir,
     pub name: String,
     pub path: PathBuf,
+    /// `--busy-timeout`: how long a write waits for another writer.
+    pub busy_timeout: std::time::Duration,
 }
 
 impl Target {
@@ -35,7 +37,13 @@ impl Target {
             dir,
             name: g.vault.clone(),
             path,
+            busy_timeout: g.busy_timeout,
         })
+    }
+
+    /// How this command opens the vault: with its `--busy-timeout`.
+    pub fn options(&self) -> vaults::OpenOptions {
+        vaults::OpenOptions::new().busy_timeout(self.busy_timeout)
     }
 
     /// Fails with exit code 3 unless the vault file exists.
@@ -83,13 +91,13 @@ pub enum Locked {
 /// Opens the target without unlocking it.
 pub fn open_locked(t: &Target) -> CliResult<Locked> {
     t.must_exist()?;
-    match LockedVault::open(&t.path) {
+    match LockedVault::open_with(&t.options(), &t.path) {
         Ok(locked) => Ok(Locked::Encrypted(
             locked.with_keyring(Keyring::default_store()),
         )),
         Err(Error::WrongKind {
             found: Kind::Plain, ..
-        }) => Ok(Locked::Plain(Vault::open_existing(&t.path)?)),
+        }) => Ok(Locked::Plain(t.options().create(false).open(&t.path)?)),
         Err(e) => Err(e.into()),
     }
 }
@@ -161,7 +169,7 @@ fn unlock(
 }
 
 fn reopen(t: &Target) -> CliResult<LockedVault> {
-    Ok(LockedVault::open(&t.path)?.with_keyring(Keyring::default_store()))
+    Ok(LockedVault::open_with(&t.options(), &t.path)?.with_keyring(Keyring::default_store()))
 }
 
 /// The kernel keyring, joined once per process; `None` where unusable.
