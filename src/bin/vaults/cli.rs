@@ -146,6 +146,10 @@ pub enum Command {
         /// Print no trailing newline
         #[arg(short = 'n')]
         no_newline: bool,
+        /// Read the name as `ls` prints an odd one: "a\0b" in double quotes
+        /// with escapes (for names no command line can hold, like a NUL)
+        #[arg(long)]
+        escaped: bool,
     },
     /// Remove entries
     #[command(after_help = "Example:\n  vaults rm old/token other/token")]
@@ -153,6 +157,10 @@ pub enum Command {
         /// Names of the entries
         #[arg(required = true)]
         keys: Vec<String>,
+        /// Read each name as `ls` prints it: a quoted one ("a\0b") is
+        /// unescaped, a bare one taken as it is
+        #[arg(long)]
+        escaped: bool,
     },
     /// List names, sorted
     #[command(after_help = "Examples:\n  vaults ls\n  vaults ls api/ --long\n  vaults --json ls")]

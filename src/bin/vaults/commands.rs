@@ -13,6 +13,7 @@ use zeroize::Zeroizing;
 use crate::cli::{Cli, Command, ExpireCondition, Global, ImportFormat, KdfArgs, SlotCommand};
 use crate::error::{CliError, CliResult};
 use crate::input::{self, ReadError};
+use crate::names;
 use crate::open::{self, Locked, Opened, Target};
 use crate::secrets;
 use crate::transfer;
@@ -52,10 +53,21 @@ pub fn run(cli: Cli) -> CliResult<()> {
                 Command::Set { key, ttl, keep_ttl } => {
                     with_store!(open::open(g, &t)?, s => set(g, &s, &key, ttl, keep_ttl, g.json))
                 }
-                Command::Get { key, no_newline } => {
+                Command::Get {
+                    key,
+                    no_newline,
+                    escaped,
+                } => {
+                    let key = names::typed(key, escaped)?;
                     with_store!(open::open(g, &t)?, s => get(g, &s, &key, no_newline))
                 }
-                Command::Rm { keys } => with_store!(open::open(g, &t)?, s => rm(&s, &keys)),
+                Command::Rm { keys, escaped } => {
+                    let keys = keys
+                        .into_iter()
+                        .map(|k| names::typed(k, escaped))
+                        .collect::<CliResult<Vec<_>>>()?;
+                    with_store!(open::open(g, &t)?, s => rm(&s, &keys))
+                }
                 Command::Ls { prefix, long } => {
                     with_store!(open::open(g, &t)?, s => ls(g, &s, prefix.as_deref(), long))
                 }
@@ -342,7 +354,7 @@ fn ls<S: Store>(g: &Global, s: &S, prefix: Option<&str>, long: bool) -> CliResul
             .collect();
         out = format!("{}\n", serde_json::Value::Array(list));
     } else {
-        let rows: Vec<_> = rows.iter().map(|(n, e)| (shown_name(n), e)).collect();
+        let rows: Vec<_> = rows.iter().map(|(n, e)| (names::shown(n), e)).collect();
         let width = rows
             .iter()
             .map(|(n, _)| n.chars().count())
@@ -361,30 +373,6 @@ fn ls<S: Store>(g: &Global, s: &S, prefix: Option<&str>, long: bool) -> CliResul
         }
     }
     emit(out.as_bytes())
-}
-
-/// A name as `ls` prints it: as it is, or, when it could pass for something
-/// else, quoted and escaped as Rust writes a string (`"a\nb"`, `"\u{202e}x"`).
-/// That is when it holds a control or invisible formatting character
-/// (newline, escape, NUL, a bidi override: such a name could look like two
-/// entries, rewrite the terminal or read backwards), a backslash, or starts
-/// with a quote or a space (which would make a quoted form ambiguous).
-fn shown_name(name: &str) -> std::borrow::Cow<'_, str> {
-    let odd = name.starts_with(['"', ' '])
-        || name.ends_with(' ')
-        || name.chars().any(|c| {
-            c == '\\'
-                || c.is_control()
-                || c.is_whitespace() && c != ' '
-                // Unicode format characters that change how text around
-                // them shows: bidi controls, zero-width ones, BOM.
-                || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
-                    | '\u{2060}'..='\u{2069}' | '\u{feff}' | '\u{061c}')
-        });
-    match odd {
-        true => format!("{name:?}").into(),
-        false => name.into(),
-    }
 }
 
 fn ttl<S: Store>(g: &Global, s: &S, key: &str) -> CliResult<()> {

@@ -9,12 +9,16 @@ use std::time::Duration;
 
 use zeroize::Zeroizing;
 
-/// Longest passphrase read from a file or a command (bytes, before the
-/// trailing newline is dropped).
+/// Longest passphrase read from a file or a command, in bytes, not counting
+/// the trailing newline that is dropped.
 pub const PASSPHRASE_MAX: usize = 4096;
 
+/// What is read of a passphrase source at most: [`PASSPHRASE_MAX`] and a
+/// `\r\n`.
+pub const PASSPHRASE_READ_MAX: usize = PASSPHRASE_MAX + 2;
+
 /// First allocation of a buffer: inputs are usually small, and a passphrase
-/// (at most [`PASSPHRASE_MAX`]) then never moves.
+/// (at most [`PASSPHRASE_READ_MAX`]) then never moves.
 const FIRST_CHUNK: usize = 64 << 10;
 
 /// Why a capped read failed.
@@ -37,37 +41,38 @@ pub enum ReadError {
 /// fails is [`ReadError::OutOfMemory`] instead of an abort.
 pub fn read_capped(reader: &mut dyn Read, cap: usize) -> Result<Zeroizing<Vec<u8>>, ReadError> {
     let limit = cap.saturating_add(1);
-    let mut buf = zeroed(limit.min(FIRST_CHUNK))?;
-    let mut filled = 0;
+    let mut buf = with_capacity(limit.min(FIRST_CHUNK))?;
     loop {
-        if filled == buf.len() {
-            if filled >= limit {
-                return Err(ReadError::TooLarge);
-            }
-            let mut bigger = zeroed(filled.saturating_mul(2).min(limit))?;
-            bigger[..filled].copy_from_slice(&buf[..filled]);
-            buf = bigger;
-        }
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+        // Reading no more than the spare room never makes the `Vec` grow
+        // itself (which would leave an unwiped copy behind).
+        let room = buf.capacity() - buf.len();
+        let before = buf.len();
+        match reader.take(room as u64).read_to_end(&mut buf) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(ReadError::Io(e)),
         }
+        if buf.len() - before < room {
+            break; // the end of the input
+        }
+        if buf.len() >= limit {
+            return Err(ReadError::TooLarge);
+        }
+        let mut bigger = with_capacity(buf.len().saturating_mul(2).min(limit))?;
+        bigger.extend_from_slice(&buf);
+        buf = bigger;
     }
-    if filled > cap {
+    if buf.len() > cap {
         return Err(ReadError::TooLarge);
     }
-    buf.truncate(filled);
     Ok(buf)
 }
 
-/// A zero-filled buffer of `len` bytes, or `OutOfMemory`.
-fn zeroed(len: usize) -> Result<Zeroizing<Vec<u8>>, ReadError> {
+/// An empty buffer with room for `len` bytes, or `OutOfMemory`.
+fn with_capacity(len: usize) -> Result<Zeroizing<Vec<u8>>, ReadError> {
     let mut buf = Zeroizing::new(Vec::new());
     buf.try_reserve_exact(len)
         .map_err(|_| ReadError::OutOfMemory)?;
-    buf.resize(len, 0);
     Ok(buf)
 }
 

@@ -9,6 +9,7 @@ mod cli;
 mod commands;
 mod error;
 mod input;
+mod names;
 mod open;
 mod secrets;
 mod transfer;

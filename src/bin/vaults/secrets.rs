@@ -141,9 +141,16 @@ fn read_secret_file(path: &Path, what: &str, timeout: Duration) -> CliResult<Zer
     let owned = path.to_owned();
     let answer = input::within(timeout, move || {
         let mut file = std::fs::File::open(&owned).map_err(input::ReadError::Io)?;
-        input::read_capped(&mut file, input::PASSPHRASE_MAX)
+        input::read_capped(&mut file, input::PASSPHRASE_READ_MAX)
     })
     .map_err(|e| cannot(&e))?;
+    let too_large = || {
+        CliError::failure(format!(
+            "the {what} {} is larger than {}",
+            path.display(),
+            input::human_size(input::PASSPHRASE_MAX)
+        ))
+    };
     let data = match answer {
         None => {
             return Err(CliError::failure(format!(
@@ -153,13 +160,7 @@ fn read_secret_file(path: &Path, what: &str, timeout: Duration) -> CliResult<Zer
                 humantime::format_duration(timeout)
             )));
         }
-        Some(Err(input::ReadError::TooLarge)) => {
-            return Err(CliError::failure(format!(
-                "the {what} {} is larger than {}",
-                path.display(),
-                input::human_size(input::PASSPHRASE_MAX)
-            )));
-        }
+        Some(Err(input::ReadError::TooLarge)) => return Err(too_large()),
         Some(Err(input::ReadError::OutOfMemory)) => return Err(cannot(&"out of memory")),
         Some(Err(input::ReadError::Io(e))) => return Err(cannot(&e)),
         Some(Ok(data)) => data,
@@ -167,6 +168,9 @@ fn read_secret_file(path: &Path, what: &str, timeout: Duration) -> CliResult<Zer
     let mut text =
         utf8(data).ok_or_else(|| CliError::failure(format!("the {what} is not UTF-8")))?;
     strip_newline(&mut text);
+    if text.len() > input::PASSPHRASE_MAX {
+        return Err(too_large());
+    }
     Ok(text)
 }
 
@@ -204,13 +208,15 @@ fn run_secret_command(cmd: &str, timeout: Duration) -> CliResult<Zeroizing<Strin
     // much, and reaps it.
     let answer = input::within(timeout, move || {
         let read = match stdout.as_mut() {
-            Some(out) => input::read_capped(out, input::PASSPHRASE_MAX),
+            Some(out) => input::read_capped(out, input::PASSPHRASE_READ_MAX),
             None => Err(input::ReadError::Io(std::io::Error::other(
                 "no output pipe",
             ))),
         };
-        if read.is_err() {
-            let _ = child.kill();
+        if read.is_err()
+            && let Some(pid) = pid
+        {
+            kill_tree(pid);
         }
         drop(stdout);
         (read, child.wait())
@@ -220,7 +226,7 @@ fn run_secret_command(cmd: &str, timeout: Duration) -> CliResult<Zeroizing<Strin
         // Not reaped yet (the thread is still waiting for it), so the pid is
         // still the command's.
         if let Some(pid) = pid {
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            kill_tree(pid);
         }
         return Err(CliError::failure(format!(
             "the passphrase command gave no passphrase within {}, so it was stopped; \
@@ -228,14 +234,15 @@ fn run_secret_command(cmd: &str, timeout: Duration) -> CliResult<Zeroizing<Strin
             humantime::format_duration(timeout)
         )));
     };
+    let too_much = || {
+        CliError::failure(format!(
+            "the passphrase command printed more than {}",
+            input::human_size(input::PASSPHRASE_MAX)
+        ))
+    };
     let data = match read {
         Ok(data) => data,
-        Err(input::ReadError::TooLarge) => {
-            return Err(CliError::failure(format!(
-                "the passphrase command printed more than {}",
-                input::human_size(input::PASSPHRASE_MAX)
-            )));
-        }
+        Err(input::ReadError::TooLarge) => return Err(too_much()),
         Err(input::ReadError::OutOfMemory) => {
             return Err(CliError::failure(
                 "cannot read the passphrase command's output: out of memory",
@@ -257,7 +264,57 @@ fn run_secret_command(cmd: &str, timeout: Duration) -> CliResult<Zeroizing<Strin
     let mut text =
         utf8(data).ok_or_else(|| CliError::failure("the passphrase command printed non-UTF-8"))?;
     strip_newline(&mut text);
+    if text.len() > input::PASSPHRASE_MAX {
+        return Err(too_much());
+    }
     Ok(text)
+}
+
+/// Kills `pid` and every process it started (found through `/proc`, while
+/// `pid` still holds them as its children): a `sh -c` that forked the real
+/// command would otherwise leave it running, holding our stderr open.
+fn kill_tree(pid: rustix::process::Pid) {
+    let mut parents = Vec::new();
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for entry in entries.flatten() {
+            let Some(child) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<i32>().ok())
+            else {
+                continue;
+            };
+            // `stat` is "pid (comm) state ppid ...", and comm may hold spaces.
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<i32>().ok());
+            if let Some(ppid) = ppid {
+                parents.push((child, ppid));
+            }
+        }
+    }
+    let mut tree = vec![pid.as_raw_nonzero().get()];
+    let mut i = 0;
+    while let Some(&parent) = tree.get(i) {
+        tree.extend(
+            parents
+                .iter()
+                .filter(|(_, p)| *p == parent)
+                .map(|(c, _)| *c),
+        );
+        i += 1;
+    }
+    // The shell first, so that it cannot report its children's death on our
+    // stderr; they are orphans for no more than a moment.
+    for pid in &tree {
+        if let Some(pid) = rustix::process::Pid::from_raw(*pid) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        }
+    }
 }
 
 /// Drops one trailing `\n` (or `\r\n`).

@@ -45,12 +45,17 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// The largest scrypt work factor (log2 of N) an age export may ask for:
-/// 2^20 rounds of scrypt take 1 GiB of memory and seconds of work. A file
-/// asking for more is refused before any work (a 200-byte file could
-/// otherwise cost gigabytes). Exports made by `vaults export` use the age
-/// crate's default, tuned to about a second here (17 or 18).
+/// The largest scrypt work factor (log2 of N) an age file may ask for on
+/// import: 2^20 takes 1 GiB of memory and seconds of work. A file asking for
+/// more is refused before any work (a 200-byte file could otherwise cost
+/// gigabytes).
 pub const MAX_WORK_FACTOR: u8 = 20;
+
+/// The scrypt work factor of our exports: 2^18, 256 MiB and about half a
+/// second. Fixed, rather than age's "a second on this machine", so that an
+/// export made on a fast machine still imports under [`MAX_WORK_FACTOR`]
+/// everywhere.
+pub const EXPORT_WORK_FACTOR: u8 = 18;
 
 /// The most JSON text one entry of an export may take: twice the value
 /// limit, which leaves room for base64 (4/3) and escapes.
@@ -220,7 +225,11 @@ pub fn age_encrypt(
     write: impl FnOnce(&mut dyn Write) -> CliResult<()>,
 ) -> CliResult<()> {
     let secret = age::secrecy::SecretString::from(passphrase.to_owned());
-    let encryptor = age::Encryptor::with_user_passphrase(secret);
+    let mut recipient = age::scrypt::Recipient::new(secret);
+    recipient.set_work_factor(EXPORT_WORK_FACTOR);
+    let encryptor =
+        age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+            .map_err(|e| CliError::failure(format!("cannot encrypt the export: {e}")))?;
     let fail = |e: std::io::Error| write_error(&e);
     let armored = age::armor::ArmoredWriter::wrap_output(out, age::armor::Format::AsciiArmor)
         .map_err(fail)?;
