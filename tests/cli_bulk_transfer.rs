@@ -181,3 +181,44 @@ fn bulk_export_and_import_stay_within_a_memory_cap() {
     assert_eq!(entries[n - 1]["name"], format!("app/key{:07}", n - 1));
     assert_eq!(entries[n - 1]["value"], format!("{:032}", n - 1));
 }
+
+/// An age export is decrypted as it is imported, a 64 KiB chunk at a time:
+/// a chunk modified past the first entries must still leave nothing
+/// imported (one transaction), and say the file was modified.
+#[test]
+fn a_modified_age_export_imports_nothing() {
+    let env = filled(1000);
+    let backup = env.file("backup.age");
+    let out = env
+        .cmd()
+        .env("VAULTS_EXPORT_PASSPHRASE", "export pass")
+        .args(["export", "--out"])
+        .arg(&backup)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let armored = std::fs::read_to_string(&backup).unwrap();
+    let lines: Vec<&str> = armored.lines().collect();
+    // A line of base64 about three quarters in: well past the first chunk.
+    let at = lines.len() * 3 / 4;
+    let mut line: Vec<u8> = lines[at].bytes().collect();
+    line[10] = if line[10] == b'A' { b'B' } else { b'A' };
+    let mut edited: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+    edited[at] = String::from_utf8(line).unwrap();
+    let modified = env.write("modified.age", edited.join("\n") + "\n");
+    let cut = env.write("cut.age", lines[..at].join("\n") + "\n");
+
+    let fresh = Env::new();
+    fresh.init_plain();
+    for file in [&modified, &cut] {
+        let out = fresh
+            .cmd()
+            .env("VAULTS_EXPORT_PASSPHRASE", "export pass")
+            .arg("import")
+            .arg(file)
+            .output()
+            .unwrap();
+        cli_util::assert_error(&out, 4, &["export pass"]);
+        assert!(fresh.names().is_empty(), "a partial import");
+    }
+}

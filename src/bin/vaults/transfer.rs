@@ -624,6 +624,9 @@ fn put_item<S: Store>(tx: &S, item: &Item, now: i64) -> vaults::Result<bool> {
         (Stored::Bytes(b), Some(t)) => tx.put_with_ttl(name, &Bytes(b), t)?,
         (Stored::Json(j), None) => tx.put(name, j)?,
         (Stored::Json(j), Some(t)) => tx.put_with_ttl(name, j, t)?,
+        // Raw bytes go in as they are, as `get_bytes` gave them out. (Where
+        // codec validation of stored CBOR lands, e.g. a `validate_cbor`, this
+        // is the one place an import hands over bytes it did not encode.)
         (Stored::Raw(b), None) => tx.put_bytes(name, b)?,
         (Stored::Raw(b), Some(t)) => tx.put_bytes_with_ttl(name, b, t)?,
     }
