@@ -422,16 +422,16 @@ impl<'de> Visitor<'de> for EntriesSeed<'_, '_> {
     }
 }
 
-/// Imports our JSON export from a stream, in one transaction (all or
-/// nothing), an entry at a time: memory stays bounded whatever the number of
-/// entries. `encrypted` says the stream is an age decryption, whose read
-/// errors mean a modified file. Returns (stored, skipped as expired).
-pub fn import_json<S: Store>(
-    store: &S,
+/// Parses our export document from a stream, handing each entry (numbered
+/// from 1) to `sink` as soon as it is read: memory holds one entry, whatever
+/// their number. `encrypted` says the stream is an age decryption, whose
+/// read errors mean a modified file. Fails with the sink's own error, or
+/// with one that quotes nothing of the input.
+pub fn parse_export(
     input: impl Read,
     encrypted: bool,
-    mut tick: impl FnMut(),
-) -> CliResult<(u64, u64)> {
+    sink: &mut dyn FnMut(usize, Item) -> CliResult<()>,
+) -> CliResult<()> {
     let failure = RefCell::new(None);
     let since_entry = Rc::new(Cell::new(0));
     let over = Rc::new(Cell::new(false));
@@ -443,18 +443,60 @@ pub fn import_json<S: Store>(
             over: over.clone(),
         },
     );
+    let mut convert = |n: usize, entry: Entry| -> CliResult<()> {
+        let value = values::from_json_field(&entry.value, entry.encoding)
+            .map_err(|why| CliError::failure(format!("entry {n} of the export: {why}")))?;
+        let item = Item {
+            name: entry.name,
+            value,
+            expires_at: entry.expires_at,
+        };
+        sink(n, item)
+    };
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let parsed = DocSeed {
+        sink: &mut convert,
+        since_entry,
+        failure: &failure,
+    }
+    .deserialize(&mut de)
+    // Trailing bytes are an error, and reading to the end makes an age
+    // stream check its last chunk before anything commits.
+    .and_then(|()| de.end());
+    let Err(e) = parsed else { return Ok(()) };
+    Err(failure.into_inner().unwrap_or_else(|| {
+        if over.get() {
+            CliError::failure(format!(
+                "an entry of the export is larger than {} of JSON",
+                crate::input::human_size(usize::try_from(ENTRY_TEXT_MAX).unwrap_or(0))
+            ))
+        } else if e.is_io() && encrypted {
+            CliError::new(
+                crate::error::AUTH,
+                "the export fails its integrity check (it was modified or cut short)",
+            )
+        } else if e.is_io() {
+            CliError::failure(format!("cannot read the export: {}", e.classify_text()))
+        } else {
+            CliError::failure(format!("not a vaults export: {}", e.classify_text()))
+        }
+    }))
+}
+
+/// Imports our JSON export from a stream ([`parse_export`]) in one
+/// transaction: all or nothing. Returns (stored, skipped as expired).
+pub fn import_json<S: Store>(
+    store: &S,
+    input: impl Read,
+    encrypted: bool,
+    mut tick: impl FnMut(),
+) -> CliResult<(u64, u64)> {
+    let failure = RefCell::new(None);
     let now = now_ms();
     let done = store.transaction(|tx| {
         let mut counts = (0, 0);
-        let mut sink = |n: usize, entry: Entry| -> CliResult<()> {
+        let mut sink = |n: usize, item: Item| -> CliResult<()> {
             tick();
-            let value = values::from_json_field(&entry.value, entry.encoding)
-                .map_err(|why| CliError::failure(format!("entry {n} of the export: {why}")))?;
-            let item = Item {
-                name: entry.name,
-                value,
-                expires_at: entry.expires_at,
-            };
             match put_item(tx, &item, now) {
                 Ok(true) => counts.0 += 1,
                 Ok(false) => counts.1 += 1,
@@ -471,44 +513,20 @@ pub fn import_json<S: Store>(
             }
             Ok(())
         };
-        let mut de = serde_json::Deserializer::from_reader(reader);
-        let parsed = DocSeed {
-            sink: &mut sink,
-            since_entry: since_entry.clone(),
-            failure: &failure,
+        match parse_export(input, encrypted, &mut sink) {
+            Ok(()) => Ok(counts),
+            // Any error rolls the transaction back; the real one is kept.
+            Err(e) => {
+                *failure.borrow_mut() = Some(e);
+                Err(vaults::Error::Io(std::io::Error::other(
+                    "the import stopped",
+                )))
+            }
         }
-        .deserialize(&mut de)
-        // Trailing bytes are an error, and reading to the end makes an age
-        // stream check its last chunk before anything commits.
-        .and_then(|()| de.end());
-        if let Err(e) = parsed {
-            let why = failure.borrow_mut().take().unwrap_or_else(|| {
-                if over.get() {
-                    CliError::failure(format!(
-                        "an entry of the export is larger than {} of JSON",
-                        crate::input::human_size(usize::try_from(ENTRY_TEXT_MAX).unwrap_or(0))
-                    ))
-                } else if e.is_io() && encrypted {
-                    CliError::new(
-                        crate::error::AUTH,
-                        "the export fails its integrity check (it was modified or cut short)",
-                    )
-                } else if e.is_io() {
-                    CliError::failure(format!("cannot read the export: {}", e.classify_text()))
-                } else {
-                    CliError::failure(format!("not a vaults export: {}", e.classify_text()))
-                }
-            });
-            *failure.borrow_mut() = Some(why);
-            return Err(vaults::Error::Io(std::io::Error::other(
-                "the import stopped",
-            )));
-        }
-        Ok(counts)
     });
     match done {
         Ok(counts) => Ok(counts),
-        Err(e) => Err(failure.borrow_mut().take().unwrap_or_else(|| e.into())),
+        Err(e) => Err(failure.into_inner().unwrap_or_else(|| e.into())),
     }
 }
 
