@@ -50,6 +50,13 @@ fn a_write_that_stays_locked_exits_with_the_busy_code() {
             .output()
             .unwrap(),
     );
+    // Scripts find the code in --help.
+    let out = env.cmd().arg("--help").output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        help.contains("5 busy") && help.contains("--busy-timeout"),
+        "{help}"
+    );
 }
 
 /// Regression: with 32 concurrent `set`s a few failed after the fixed 5 s

@@ -22,7 +22,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
   printf %s \"$TOKEN\" | vaults set api/token --ttl 7d
   vaults get api/token
   vaults exec --only api/token -- ./deploy.sh
-  vaults ls --long")]
+  vaults ls --long
+
+Exit codes: 0 success, 1 error, 2 usage, 3 not found, 4 authentication failed,
+5 busy (another writer held the lock past --busy-timeout: nothing changed, run it again)")]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
