@@ -82,7 +82,8 @@ pub enum Error {
         /// Why, without repeating the name.
         reason: &'static str,
     },
-    /// An entry name is not allowed (empty or too long).
+    /// An entry name is not allowed (empty, too long, or, for a write, with
+    /// a control character).
     #[error("invalid entry name: {reason}")]
     InvalidName {
         /// Why, without repeating the name.

@@ -21,6 +21,10 @@ use crate::{Error, Result};
 /// Longest entry name, in bytes of UTF-8.
 pub const MAX_NAME_LEN: usize = 1024;
 
+/// Largest value a vault stores, in bytes (encoded); a larger one fails with
+/// [`Error::ValueTooLarge`].
+pub const MAX_VALUE_LEN: usize = codec::MAX_VALUE_LEN;
+
 /// Rows fetched per step of an [`Iter`].
 const PAGE: usize = 256;
 
@@ -32,6 +36,22 @@ fn check_name(name: &str) -> Result<()> {
     if name.len() > MAX_NAME_LEN {
         return Err(Error::InvalidName {
             reason: "longer than 1024 bytes",
+        });
+    }
+    Ok(())
+}
+
+/// Checks the name of an entry being written: as [`check_name`], and no
+/// control character (C0, DEL, C1: NUL, newline, escape...). Such a name
+/// prints as something else (`a\nb` looks like two names, an escape code
+/// rewrites the terminal) and a NUL cannot come back through a command line.
+/// Reads and removals take any name, so entries written before this rule
+/// stay reachable.
+fn check_new_name(name: &str) -> Result<()> {
+    check_name(name)?;
+    if name.chars().any(char::is_control) {
+        return Err(Error::InvalidName {
+            reason: "has a control character (NUL, newline, escape...)",
         });
     }
     Ok(())
@@ -79,7 +99,7 @@ pub trait Store: Backend {
     /// # Errors
     /// [`Error::InvalidName`], [`Error::ValueTooLarge`], [`Error::Encode`], or a storage error.
     fn put<T: Serialize + ?Sized>(&self, name: &str, value: &T) -> Result<()> {
-        check_name(name)?;
+        check_new_name(name)?;
         write(self, name, &codec::encode(value)?, SetTtl::Clear)
     }
 
@@ -103,7 +123,7 @@ pub trait Store: Backend {
         value: &T,
         ttl: Duration,
     ) -> Result<()> {
-        check_name(name)?;
+        check_new_name(name)?;
         write(self, name, &codec::encode(value)?, SetTtl::After(ttl))
     }
 
@@ -124,7 +144,7 @@ pub trait Store: Backend {
     /// As [`put`](Store::put); [`Error::Integrity`] if the sealed value it
     /// replaces fails to open (its expiry cannot be trusted then).
     fn put_keep_ttl<T: Serialize + ?Sized>(&self, name: &str, value: &T) -> Result<()> {
-        check_name(name)?;
+        check_new_name(name)?;
         write(self, name, &codec::encode(value)?, SetTtl::Keep)
     }
 
@@ -141,7 +161,7 @@ pub trait Store: Backend {
     /// # Errors
     /// [`Error::InvalidName`], [`Error::ValueTooLarge`], or a storage error.
     fn put_bytes(&self, name: &str, value: &[u8]) -> Result<()> {
-        check_name(name)?;
+        check_new_name(name)?;
         codec::check_len(value.len())?;
         write(self, name, value, SetTtl::Clear)
     }
@@ -159,7 +179,7 @@ pub trait Store: Backend {
     /// # Errors
     /// As [`put_bytes`](Store::put_bytes).
     fn put_bytes_with_ttl(&self, name: &str, value: &[u8], ttl: Duration) -> Result<()> {
-        check_name(name)?;
+        check_new_name(name)?;
         codec::check_len(value.len())?;
         write(self, name, value, SetTtl::After(ttl))
     }
@@ -702,7 +722,7 @@ pub trait Store: Backend {
     /// As [`get`](Store::get) and [`put`](Store::put).
     #[doc(alias = "setdefault")]
     fn get_or_insert<T: Serialize + DeserializeOwned>(&self, name: &str, default: T) -> Result<T> {
-        check_name(name)?;
+        check_new_name(name)?;
         let plain = codec::encode(&default)?;
         let env = self.env();
         let key = env.stored_key(name);
@@ -846,7 +866,7 @@ where
                 let Some(item) = items.next() else { break };
                 let (name, plain) = item?;
                 let name = name.as_ref();
-                check_name(name)?;
+                check_new_name(name)?;
                 let key = env.stored_key(name);
                 let sealed_name = env.seal_name(&key, name, None)?;
                 let sealed =

@@ -9,6 +9,9 @@ mod cli;
 #[path = "../../src/bin/vaults/error.rs"]
 mod error;
 #[allow(dead_code)]
+#[path = "../../src/bin/vaults/input.rs"]
+mod input;
+#[allow(dead_code)]
 #[path = "../../src/bin/vaults/transfer.rs"]
 mod transfer;
 #[allow(dead_code)]
@@ -22,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = cli::parse_duration(text);
     }
     let _ = transfer::parse_env(data);
-    let _ = transfer::parse_json(data);
+    let _ = transfer::parse_export(data, false, &mut |_, _| Ok(()));
     let _ = values::show(data);
     let _ = values::env_value(data);
 });

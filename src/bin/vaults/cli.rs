@@ -22,7 +22,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
   printf %s \"$TOKEN\" | vaults set api/token --ttl 7d
   vaults get api/token
   vaults exec --only api/token -- ./deploy.sh
-  vaults ls --long")]
+  vaults ls --long
+
+Exit codes: 0 success, 1 error, 2 usage, 3 not found, 4 authentication failed,
+5 busy (another writer held the lock past --busy-timeout: nothing changed, run it again)")]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -91,6 +94,30 @@ pub struct Global {
     #[arg(long, global = true, env = "VAULTS_PLAIN", value_parser = clap::builder::BoolishValueParser::new())]
     pub plain: bool,
 
+    /// How long a write waits for another writer's lock before giving up
+    /// with exit code 5 (90s, 1m, 500ms)
+    #[arg(
+        long,
+        global = true,
+        env = "VAULTS_BUSY_TIMEOUT",
+        value_name = "DUR",
+        value_parser = parse_duration,
+        default_value = "5s"
+    )]
+    pub busy_timeout: std::time::Duration,
+
+    /// How long a passphrase file or command may take to give the passphrase
+    /// (a FIFO nobody writes, a command that hangs)
+    #[arg(
+        long,
+        global = true,
+        env = "VAULTS_PASSPHRASE_TIMEOUT",
+        value_name = "DUR",
+        value_parser = parse_duration,
+        default_value = "60s"
+    )]
+    pub passphrase_timeout: std::time::Duration,
+
     /// Never prompt: fail when an input is missing instead
     #[arg(long, global = true, env = "VAULTS_NO_INPUT", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_input: bool,
@@ -137,6 +164,10 @@ pub enum Command {
         /// Print no trailing newline
         #[arg(short = 'n')]
         no_newline: bool,
+        /// Read the name as `ls` prints an odd one: "a\0b" in double quotes
+        /// with escapes (for names no command line can hold, like a NUL)
+        #[arg(long)]
+        escaped: bool,
     },
     /// Remove entries
     #[command(after_help = "Example:\n  vaults rm old/token other/token")]
@@ -144,6 +175,10 @@ pub enum Command {
         /// Names of the entries
         #[arg(required = true)]
         keys: Vec<String>,
+        /// Read each name as `ls` prints it: a quoted one ("a\0b") is
+        /// unescaped, a bare one taken as it is
+        #[arg(long)]
+        escaped: bool,
     },
     /// List names, sorted
     #[command(after_help = "Examples:\n  vaults ls\n  vaults ls api/ --long\n  vaults --json ls")]

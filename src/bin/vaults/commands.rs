@@ -1,7 +1,7 @@
 //! One function per command: parse nothing, store nothing themselves, call the
 //! library, print the result.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::os::unix::process::CommandExt;
 use std::time::Duration;
 
@@ -9,13 +9,14 @@ use clap::CommandFactory;
 use serde_json::json;
 use vaults::{
     EncryptedVault, ExpireIf, KdfParams, KeyChange, Keyring, LockedVault, SlotInfo, Store, Ttl,
-    Vault,
 };
 use zeroize::Zeroizing;
 
 use crate::child_env;
 use crate::cli::{Cli, Command, ExpireCondition, Global, ImportFormat, KdfArgs, SlotCommand};
 use crate::error::{CliError, CliResult};
+use crate::input::{self, ReadError};
+use crate::names;
 use crate::open::{self, Locked, Opened, Target};
 use crate::plain_list;
 use crate::secrets;
@@ -52,10 +53,21 @@ pub fn run(cli: Cli) -> CliResult<()> {
                 Command::Set { key, ttl, keep_ttl } => {
                     with_store!(open::open(g, &t)?, s => set(g, &s, &key, ttl, keep_ttl, g.json))
                 }
-                Command::Get { key, no_newline } => {
+                Command::Get {
+                    key,
+                    no_newline,
+                    escaped,
+                } => {
+                    let key = names::typed(key, escaped)?;
                     with_store!(open::open(g, &t)?, s => get(g, &s, &key, no_newline))
                 }
-                Command::Rm { keys } => with_store!(open::open(g, &t)?, s => rm(&s, &keys)),
+                Command::Rm { keys, escaped } => {
+                    let keys = keys
+                        .into_iter()
+                        .map(|k| names::typed(k, escaped))
+                        .collect::<CliResult<Vec<_>>>()?;
+                    with_store!(open::open(g, &t)?, s => rm(&s, &keys))
+                }
                 Command::Ls { prefix, long } => {
                     with_store!(open::open(g, &t)?, s => ls(g, &s, prefix.as_deref(), long))
                 }
@@ -154,7 +166,7 @@ fn init(g: &Global, t: &Target, keyring: bool, kdf: &KdfArgs) -> CliResult<()> {
     t.dir.create_root()?;
     if g.plain {
         plain_list::check_recordable(&t.path)?;
-        let vault = Vault::open(&t.path)?;
+        let vault = t.options().open(&t.path)?;
         // Recorded where the file cannot change it: later commands open
         // this file as plain only while its id is the one recorded here.
         if let Err(e) = plain_list::add(&t.path, &vault.id()) {
@@ -201,14 +213,27 @@ fn init(g: &Global, t: &Target, keyring: bool, kdf: &KdfArgs) -> CliResult<()> {
 }
 
 /// Reads the value for `set`: all of stdin when piped (one trailing newline
-/// dropped), else a no-echo prompt.
+/// dropped), else a no-echo prompt. Stdin is read up to the library's value
+/// limit (and the newline), never further: endless input is refused.
 fn read_value(g: &Global, key: &str) -> CliResult<Zeroizing<Vec<u8>>> {
     if std::io::stdin().is_terminal() {
         let text = secrets::prompt(g, &format!("Value for {key:?}: "))?;
         return Ok(Zeroizing::new(text.as_bytes().to_vec()));
     }
-    let mut data = Zeroizing::new(Vec::new());
-    std::io::stdin().read_to_end(&mut data)?;
+    let cap = vaults::MAX_VALUE_LEN.saturating_add(2);
+    let mut data = match input::read_capped(&mut std::io::stdin().lock(), cap) {
+        Ok(data) => data,
+        Err(ReadError::TooLarge) => {
+            return Err(CliError::failure(format!(
+                "the value on stdin is larger than the {} limit",
+                input::human_size(vaults::MAX_VALUE_LEN)
+            )));
+        }
+        Err(ReadError::OutOfMemory) => {
+            return Err(CliError::failure("cannot read stdin: out of memory"));
+        }
+        Err(ReadError::Io(e)) => return Err(CliError::failure(format!("cannot read stdin: {e}"))),
+    };
     if data.ends_with(b"\n") {
         data.pop();
         if data.ends_with(b"\r") {
@@ -374,6 +399,7 @@ fn ls<S: Store>(g: &Global, s: &S, prefix: Option<&str>, long: bool) -> CliResul
             .collect();
         out = format!("{}\n", serde_json::Value::Array(list));
     } else {
+        let rows: Vec<_> = rows.iter().map(|(n, e)| (names::shown(n), e)).collect();
         let width = rows
             .iter()
             .map(|(n, _)| n.chars().count())
@@ -833,44 +859,80 @@ fn export(
     force: bool,
     pass_file: Option<&std::path::Path>,
 ) -> CliResult<()> {
-    let doc = with_store!(open::open(g, t)?, s => transfer::collect(&s))?;
-    let mut sealed = Vec::new();
-    let data: &[u8] = if plaintext {
-        &doc
-    } else {
-        let pass = secrets::export_passphrase(g, pass_file, true)?;
-        transfer::age_encrypt(&doc, &pass, &mut sealed)?;
-        &sealed
+    let opened = open::open(g, t)?;
+    let pass = match plaintext {
+        true => None,
+        false => Some(secrets::export_passphrase(g, pass_file, true)?),
+    };
+    // The document streams from the vault to the output (through age),
+    // one entry at a time.
+    let write = |sink: &mut dyn Write| -> CliResult<()> {
+        match &pass {
+            None => with_store!(&opened, s => transfer::write_export(s, sink)),
+            Some(pass) => transfer::age_encrypt(
+                pass,
+                sink,
+                |w| with_store!(&opened, s => transfer::write_export(s, w)),
+            ),
+        }
     };
     match out {
-        None => emit(data),
-        Some(path) => {
-            use std::os::unix::fs::OpenOptionsExt;
-            let mut opts = std::fs::OpenOptions::new();
-            opts.write(true).mode(0o600);
-            match force {
-                true => opts.create(true).truncate(true),
-                false => opts.create_new(true),
-            };
-            let mut file = opts.open(path).map_err(|e| match e.kind() {
-                std::io::ErrorKind::AlreadyExists => CliError::failure(format!(
-                    "{} exists; pass --force to overwrite it",
-                    path.display()
-                )),
-                _ => CliError::failure(format!("cannot write {}: {e}", path.display())),
-            })?;
-            // `mode` only applies to a new file: an overwritten one keeps
-            // its own, so make it owner-only before a secret goes in.
-            use std::os::unix::fs::PermissionsExt;
-            file.set_permissions(std::fs::Permissions::from_mode(0o600))
-                .map_err(|e| {
-                    CliError::failure(format!("cannot restrict {}: {e}", path.display()))
-                })?;
-            file.write_all(data)?;
-            file.sync_all()?;
-            Ok(())
-        }
+        None => write(&mut std::io::stdout().lock()),
+        Some(path) => write_file_atomically(path, force, write),
     }
+}
+
+/// Writes `path` through a temporary file beside it (owner-only), synced and
+/// then renamed over the final name: a killed or failed export never leaves
+/// a partial file under `path`, only, at worst, a hidden `.vaults-export-*`
+/// temporary beside it. Without `force`, an existing `path` is never replaced.
+fn write_file_atomically(
+    path: &std::path::Path,
+    force: bool,
+    write: impl FnOnce(&mut dyn Write) -> CliResult<()>,
+) -> CliResult<()> {
+    let exists = || {
+        CliError::failure(format!(
+            "{} exists; pass --force to overwrite it",
+            path.display()
+        ))
+    };
+    let cannot = |e: &dyn std::fmt::Display| {
+        CliError::failure(format!("cannot write {}: {e}", path.display()))
+    };
+    // Fail before any work when the answer is already known.
+    if !force && std::fs::symlink_metadata(path).is_ok() {
+        return Err(exists());
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    // tempfile creates it with O_EXCL and mode 0600, and removes it if we fail.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".vaults-export-")
+        .tempfile_in(dir)
+        .map_err(|e| cannot(&e))?;
+    {
+        let mut buffered = std::io::BufWriter::new(tmp.as_file_mut());
+        write(&mut buffered)?;
+        buffered.flush().map_err(|e| cannot(&e))?;
+    }
+    tmp.as_file().sync_all().map_err(|e| cannot(&e))?;
+    let persisted = match force {
+        true => tmp.persist(path).map(drop),
+        // Atomic: a file that appeared meanwhile is not replaced either.
+        false => tmp.persist_noclobber(path).map(drop),
+    };
+    persisted.map_err(|e| match e.error.kind() {
+        std::io::ErrorKind::AlreadyExists => exists(),
+        _ => cannot(&e.error),
+    })?;
+    // The rename is durable once the folder is.
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| cannot(&e))?;
+    Ok(())
 }
 
 fn import(
@@ -882,27 +944,32 @@ fn import(
 ) -> CliResult<()> {
     // Open (and unlock) first: no point decrypting for a vault that is not there.
     let opened = open::open(g, t)?;
-    let data = transfer::read_input(file)?;
-    let format = format.unwrap_or(if transfer::is_age(&data) {
+    let input = transfer::Input::open(file)?;
+    let format = format.unwrap_or(if transfer::is_age(&input.head) {
         ImportFormat::Age
-    } else if transfer::is_json(&data) {
+    } else if transfer::is_json(&input.head) {
         ImportFormat::Json
     } else {
         ImportFormat::Env
     });
-    let items = match format {
-        ImportFormat::Json => transfer::parse_json(&data)?,
-        ImportFormat::Env => transfer::parse_env(&data)?,
+    // The count is not known before the end of a streamed import.
+    let bar =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    let tick = || bar.inc(1);
+    let (stored, skipped) = match format {
+        ImportFormat::Json => {
+            with_store!(&opened, s => transfer::import_json(s, input.reader(), false, tick))?
+        }
+        ImportFormat::Env => {
+            let items = transfer::parse_env(&input.read_all(transfer::ENV_FILE_MAX)?)?;
+            with_store!(&opened, s => transfer::store(s, &items, tick))?
+        }
         ImportFormat::Age => {
             let pass = secrets::export_passphrase(g, pass_file, false)?;
-            transfer::parse_json(&transfer::age_decrypt(&data, &pass)?)?
+            let plain = transfer::age_decrypt(input.reader(), &pass)?;
+            with_store!(&opened, s => transfer::import_json(s, plain, true, tick))?
         }
     };
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(items.len() as u64),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
-    let (stored, skipped) = with_store!(opened, s => transfer::store(&s, &items, || bar.inc(1)))?;
     bar.finish_and_clear();
     say(
         g,

@@ -9,6 +9,9 @@ pub const FAILURE: u8 = 1;
 pub const USAGE: u8 = 2;
 pub const NOT_FOUND: u8 = 3;
 pub const AUTH: u8 = 4;
+/// The vault stayed locked by another writer past `--busy-timeout`: nothing
+/// was changed, and the same command may simply be run again.
+pub const BUSY: u8 = 5;
 
 /// An error on its way to stderr, with the exit code it ends the process with.
 #[derive(Debug)]
@@ -55,6 +58,7 @@ impl From<Error> for CliError {
         let code = match &e {
             Error::VaultNotFound { .. } => NOT_FOUND,
             Error::WrongPassphrase | Error::Integrity(_) => AUTH,
+            Error::Busy => BUSY,
             Error::InvalidName { .. } | Error::InvalidVaultName { .. } | Error::EmptyPassphrase => {
                 USAGE
             }
@@ -74,6 +78,9 @@ impl From<Error> for CliError {
                 says it is plain, but it carries an encrypted vault's records"
                 .to_owned(),
             Error::Integrity(_) => format!("{e}: the vault file was modified or damaged"),
+            Error::Busy => {
+                format!("{e}; nothing was changed: try again, or wait longer with --busy-timeout")
+            }
             _ => e.to_string(),
         };
         Self { code, message }

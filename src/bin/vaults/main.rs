@@ -2,12 +2,15 @@
 //!
 //! A thin shell: it parses arguments, finds secrets (passphrase sources,
 //! prompts, the kernel keyring), calls the library, and prints. Exit codes: 0
-//! success, 1 other error, 2 usage, 3 not found, 4 authentication failed.
+//! success, 1 other error, 2 usage, 3 not found, 4 authentication failed,
+//! 5 busy (another writer held the lock: try again).
 
 mod child_env;
 mod cli;
 mod commands;
 mod error;
+mod input;
+mod names;
 mod open;
 mod plain_list;
 mod secrets;

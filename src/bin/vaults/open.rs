@@ -18,6 +18,8 @@ pub struct Target {
     pub dir: VaultDir,
     pub name: String,
     pub path: PathBuf,
+    /// `--busy-timeout`: how long a write waits for another writer.
+    pub busy_timeout: std::time::Duration,
 }
 
 impl Target {
@@ -38,7 +40,13 @@ impl Target {
             dir,
             name: g.vault.clone(),
             path,
+            busy_timeout: g.busy_timeout,
         })
+    }
+
+    /// How this command opens the vault: with its `--busy-timeout`.
+    pub fn options(&self) -> vaults::OpenOptions {
+        vaults::OpenOptions::new().busy_timeout(self.busy_timeout)
     }
 
     /// Fails with exit code 3 unless the vault file exists.
@@ -127,14 +135,14 @@ pub enum Locked {
 /// encrypted vault's place, and new secrets would go into it in clear.
 pub fn open_locked(g: &Global, t: &Target) -> CliResult<Locked> {
     t.must_exist()?;
-    match LockedVault::open(&t.path) {
+    match LockedVault::open_with(&t.options(), &t.path) {
         Ok(locked) => Ok(Locked::Encrypted(
             locked.with_keyring(Keyring::default_store()),
         )),
         Err(Error::WrongKind {
             found: Kind::Plain, ..
         }) => {
-            let vault = Vault::open_existing(&t.path)?;
+            let vault = t.options().create(false).open(&t.path)?;
             if g.plain || plain_list::contains(&t.path, &vault.id())? {
                 Ok(Locked::Plain(vault))
             } else {
@@ -247,7 +255,7 @@ pub fn unlock_with_passphrase(
 
 /// Opens the target's encrypted vault again, locked.
 pub fn reopen(t: &Target) -> CliResult<LockedVault> {
-    Ok(LockedVault::open(&t.path)?.with_keyring(Keyring::default_store()))
+    Ok(LockedVault::open_with(&t.options(), &t.path)?.with_keyring(Keyring::default_store()))
 }
 
 /// The kernel keyring, joined once per process; `None` where unusable.

@@ -2,7 +2,7 @@
 //! and the kernel-keyring cache behind `vaults unlock`.
 
 use std::fs::OpenOptions;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -13,17 +13,20 @@ use zeroize::Zeroizing;
 
 use crate::cli::{Global, NewPassphrase};
 use crate::error::{CliError, CliResult};
+use crate::input;
 
 /// A passphrase given without asking: `--passphrase-file`,
 /// `--passphrase-command`, then `$VAULTS_PASSPHRASE`, first found wins.
 pub fn given_passphrase(g: &Global) -> CliResult<Option<Passphrase>> {
     if let Some(path) = &g.passphrase_file {
-        return read_secret_file(path, "passphrase file")
+        return read_secret_file(path, "passphrase file", g.passphrase_timeout)
             .and_then(passphrase)
             .map(Some);
     }
     if let Some(cmd) = &g.passphrase_command {
-        return run_secret_command(cmd).and_then(passphrase).map(Some);
+        return run_secret_command(cmd, g.passphrase_timeout)
+            .and_then(passphrase)
+            .map(Some);
     }
     match std::env::var("VAULTS_PASSPHRASE") {
         Ok(p) => passphrase(Zeroizing::new(p)).map(Some),
@@ -46,7 +49,8 @@ pub fn passphrase_or_prompt(g: &Global, prompt: &str) -> CliResult<Passphrase> {
 /// prompt asked twice.
 pub fn new_passphrase(g: &Global, new: &NewPassphrase) -> CliResult<Passphrase> {
     if let Some(path) = &new.new_passphrase_file {
-        return read_secret_file(path, "new passphrase file").and_then(passphrase);
+        return read_secret_file(path, "new passphrase file", g.passphrase_timeout)
+            .and_then(passphrase);
     }
     match std::env::var("VAULTS_NEW_PASSPHRASE") {
         Ok(p) => passphrase(Zeroizing::new(p)),
@@ -65,7 +69,8 @@ pub fn export_passphrase(
     confirm: bool,
 ) -> CliResult<Zeroizing<String>> {
     if let Some(path) = file {
-        return read_secret_file(path, "export passphrase file").and_then(non_empty);
+        return read_secret_file(path, "export passphrase file", g.passphrase_timeout)
+            .and_then(non_empty);
     }
     match std::env::var("VAULTS_EXPORT_PASSPHRASE") {
         Ok(p) => non_empty(Zeroizing::new(p)),
@@ -126,42 +131,190 @@ fn non_empty(text: Zeroizing<String>) -> CliResult<Zeroizing<String>> {
     Ok(text)
 }
 
-/// Reads a secret from a file, dropping one trailing newline.
-fn read_secret_file(path: &Path, what: &str) -> CliResult<Zeroizing<String>> {
-    let mut file = std::fs::File::open(path).map_err(|e| {
+/// Reads a secret from a file, dropping one trailing newline: at most
+/// [`PASSPHRASE_MAX`](input::PASSPHRASE_MAX) bytes, within `timeout` (the
+/// file may be a FIFO that nobody writes to).
+fn read_secret_file(path: &Path, what: &str, timeout: Duration) -> CliResult<Zeroizing<String>> {
+    let cannot = |e: &dyn std::fmt::Display| {
         CliError::failure(format!("cannot read the {what} {}: {e}", path.display()))
-    })?;
-    let mut text = Zeroizing::new(String::with_capacity(256));
-    file.read_to_string(&mut text).map_err(|e| {
-        CliError::failure(format!("cannot read the {what} {}: {e}", path.display()))
-    })?;
+    };
+    let owned = path.to_owned();
+    let answer = input::within(timeout, move || {
+        let mut file = std::fs::File::open(&owned).map_err(input::ReadError::Io)?;
+        input::read_capped(&mut file, input::PASSPHRASE_READ_MAX)
+    })
+    .map_err(|e| cannot(&e))?;
+    let too_large = || {
+        CliError::failure(format!(
+            "the {what} {} is larger than {}",
+            path.display(),
+            input::human_size(input::PASSPHRASE_MAX)
+        ))
+    };
+    let data = match answer {
+        None => {
+            return Err(CliError::failure(format!(
+                "the {what} {} gave nothing within {} (a FIFO nobody writes to?); \
+                 --passphrase-timeout sets how long to wait",
+                path.display(),
+                humantime::format_duration(timeout)
+            )));
+        }
+        Some(Err(input::ReadError::TooLarge)) => return Err(too_large()),
+        Some(Err(input::ReadError::OutOfMemory)) => return Err(cannot(&"out of memory")),
+        Some(Err(input::ReadError::Io(e))) => return Err(cannot(&e)),
+        Some(Ok(data)) => data,
+    };
+    let mut text =
+        utf8(data).ok_or_else(|| CliError::failure(format!("the {what} is not UTF-8")))?;
     strip_newline(&mut text);
+    if text.len() > input::PASSPHRASE_MAX {
+        return Err(too_large());
+    }
     Ok(text)
 }
 
+/// `data` as a wiped-on-drop string, without a copy.
+fn utf8(mut data: Zeroizing<Vec<u8>>) -> Option<Zeroizing<String>> {
+    let bytes = std::mem::take(&mut *data);
+    match String::from_utf8(bytes) {
+        Ok(text) => Some(Zeroizing::new(text)),
+        // Give the bytes back to the buffer that wipes them.
+        Err(e) => {
+            *data = e.into_bytes();
+            None
+        }
+    }
+}
+
 /// Runs `cmd` with `sh -c` and takes its output, minus one trailing newline,
-/// as the secret. Its stdin and stderr stay ours, so it can prompt.
-fn run_secret_command(cmd: &str) -> CliResult<Zeroizing<String>> {
-    let output = Command::new("sh")
+/// as the secret: at most [`PASSPHRASE_MAX`](input::PASSPHRASE_MAX) bytes,
+/// within `timeout`, after which the command is killed. Its stdin and
+/// stderr stay ours, so it can prompt.
+fn run_secret_command(cmd: &str, timeout: Duration) -> CliResult<Zeroizing<String>> {
+    let mut child = Command::new("sh")
         .arg("-c")
         .arg(cmd)
         .stdin(Stdio::inherit())
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
-        .output()
+        .spawn()
         .map_err(|e| CliError::failure(format!("cannot run the passphrase command: {e}")))?;
-    let stdout = Zeroizing::new(output.stdout);
-    if !output.status.success() {
+    let pid = i32::try_from(child.id())
+        .ok()
+        .and_then(rustix::process::Pid::from_raw);
+    let mut stdout = child.stdout.take();
+    // The thread owns the child: it reads, stops a command that prints too
+    // much, and reaps it.
+    let answer = input::within(timeout, move || {
+        let read = match stdout.as_mut() {
+            Some(out) => input::read_capped(out, input::PASSPHRASE_READ_MAX),
+            None => Err(input::ReadError::Io(std::io::Error::other(
+                "no output pipe",
+            ))),
+        };
+        if read.is_err()
+            && let Some(pid) = pid
+        {
+            kill_tree(pid);
+        }
+        drop(stdout);
+        (read, child.wait())
+    })
+    .map_err(|e| CliError::failure(format!("cannot run the passphrase command: {e}")))?;
+    let Some((read, status)) = answer else {
+        // Not reaped yet (the thread is still waiting for it), so the pid is
+        // still the command's.
+        if let Some(pid) = pid {
+            kill_tree(pid);
+        }
         return Err(CliError::failure(format!(
-            "the passphrase command failed ({})",
-            output.status
+            "the passphrase command gave no passphrase within {}, so it was stopped; \
+             --passphrase-timeout sets how long to wait",
+            humantime::format_duration(timeout)
+        )));
+    };
+    let too_much = || {
+        CliError::failure(format!(
+            "the passphrase command printed more than {}",
+            input::human_size(input::PASSPHRASE_MAX)
+        ))
+    };
+    let data = match read {
+        Ok(data) => data,
+        Err(input::ReadError::TooLarge) => return Err(too_much()),
+        Err(input::ReadError::OutOfMemory) => {
+            return Err(CliError::failure(
+                "cannot read the passphrase command's output: out of memory",
+            ));
+        }
+        Err(input::ReadError::Io(e)) => {
+            return Err(CliError::failure(format!(
+                "cannot read the passphrase command's output: {e}"
+            )));
+        }
+    };
+    let status =
+        status.map_err(|e| CliError::failure(format!("cannot run the passphrase command: {e}")))?;
+    if !status.success() {
+        return Err(CliError::failure(format!(
+            "the passphrase command failed ({status})"
         )));
     }
-    let mut text = Zeroizing::new(
-        String::from_utf8(stdout.to_vec())
-            .map_err(|_| CliError::failure("the passphrase command printed non-UTF-8"))?,
-    );
+    let mut text =
+        utf8(data).ok_or_else(|| CliError::failure("the passphrase command printed non-UTF-8"))?;
     strip_newline(&mut text);
+    if text.len() > input::PASSPHRASE_MAX {
+        return Err(too_much());
+    }
     Ok(text)
+}
+
+/// Kills `pid` and every process it started (found through `/proc`, while
+/// `pid` still holds them as its children): a `sh -c` that forked the real
+/// command would otherwise leave it running, holding our stderr open.
+fn kill_tree(pid: rustix::process::Pid) {
+    let mut parents = Vec::new();
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for entry in entries.flatten() {
+            let Some(child) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<i32>().ok())
+            else {
+                continue;
+            };
+            // `stat` is "pid (comm) state ppid ...", and comm may hold spaces.
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<i32>().ok());
+            if let Some(ppid) = ppid {
+                parents.push((child, ppid));
+            }
+        }
+    }
+    let mut tree = vec![pid.as_raw_nonzero().get()];
+    let mut i = 0;
+    while let Some(&parent) = tree.get(i) {
+        tree.extend(
+            parents
+                .iter()
+                .filter(|(_, p)| *p == parent)
+                .map(|(c, _)| *c),
+        );
+        i += 1;
+    }
+    // The shell first, so that it cannot report its children's death on our
+    // stderr; they are orphans for no more than a moment.
+    for pid in &tree {
+        if let Some(pid) = rustix::process::Pid::from_raw(*pid) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        }
+    }
 }
 
 /// Drops one trailing `\n` (or `\r\n`).
