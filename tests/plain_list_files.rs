@@ -79,7 +79,7 @@ fn a_config_folder_others_can_write_is_refused_for_init_plain() {
         let out = env.cmd().args(["init", "--plain"]).output().unwrap();
         let line = assert_error(&out, 1, &[]);
         assert!(
-            line.contains("refusing to record plain vaults")
+            line.contains("refusing to keep the plain-vault list in")
                 && line.contains(&folder.display().to_string())
                 && line.contains("chmod 700"),
             "{line}"

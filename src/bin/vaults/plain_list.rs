@@ -159,7 +159,7 @@ fn check_folder(folder: &Path) -> CliResult<()> {
             folder.display()
         ))),
         Some(problem) => Err(CliError::failure(format!(
-            "refusing to record plain vaults in {shown}: {problem}; \
+            "refusing to keep the plain-vault list in {shown}: {problem}; \
              make it yours and owner-only (chmod 700 {shown}), or pass --plain instead",
             shown = folder.display()
         ))),
