@@ -5,6 +5,7 @@
 mod backend;
 mod dir;
 mod envelope;
+mod exposure;
 mod file;
 mod mark;
 mod rows;
@@ -14,6 +15,7 @@ mod vault;
 pub use backend::{Backend, Mode};
 pub use dir::VaultDir;
 pub use envelope::{Envelope, StoredKey};
+pub use exposure::Exposure;
 pub use rows::{Resealed, RowRef, Rows};
 pub use schema::Durability;
 pub(crate) use schema::Init;

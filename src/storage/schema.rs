@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
+use super::exposure::Exposure;
 use crate::{Error, Integrity, Kind, Result};
 
 /// `PRAGMA application_id` of every vault file: ASCII "VALT".
@@ -141,41 +142,12 @@ pub(crate) fn check_pages(conn: &Connection, path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Logs a warning when other users may read or write a vault file, when
-/// others may write its folder (and so replace the file or plant its
-/// `-wal`), or when either belongs to someone other than the user or root.
+/// Logs, as `tracing` warnings, what [`Exposure::check`] finds.
 fn warn_if_exposed(path: &Path, meta: &std::fs::Metadata) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        let me = rustix::process::geteuid().as_raw();
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            tracing::warn!(
-                path = %path.display(),
-                mode = format_args!("{mode:o}"),
-                "vault file is accessible to other users; chmod 600 it"
-            );
-        }
-        let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
-        let folder_meta = std::fs::metadata(folder.unwrap_or(Path::new("."))).ok();
-        if let Some(folder_mode) = folder_meta.as_ref().map(|m| m.permissions().mode() & 0o777)
-            && folder_mode & 0o022 != 0
-        {
-            tracing::warn!(
-                path = %path.display(),
-                mode = format_args!("{folder_mode:o}"),
-                "vault folder is writable by other users; chmod 700 it"
-            );
-        }
-        for owner in std::iter::once(meta.uid()).chain(folder_meta.map(|m| m.uid())) {
-            if owner != me && owner != 0 {
-                tracing::warn!(
-                    path = %path.display(),
-                    uid = owner,
-                    "vault file or folder is owned by another user"
-                );
-            }
+    for found in Exposure::check_with(path, meta) {
+        match found.mode() {
+            Some(mode) => tracing::warn!(mode = format_args!("{mode:o}"), "{found}"),
+            None => tracing::warn!("{found}"),
         }
     }
 }

@@ -50,7 +50,7 @@ impl fmt::Debug for Vault {
 /// Settings for opening a [`Vault`]; [`Vault::open`] uses the defaults.
 ///
 /// ## Defaults
-/// - create the file if it is missing: yes;
+/// - create the file if it is missing: yes; insist on creating it: no;
 /// - durability: [`Durability::Full`] (`synchronous=FULL`);
 /// - busy timeout: 5 s (how long a write waits for another connection's lock,
 ///   and a key change for other readers before it reports that old key
@@ -72,6 +72,7 @@ impl fmt::Debug for Vault {
 #[derive(Clone)]
 pub struct OpenOptions {
     create: bool,
+    create_new: bool,
     settings: ConnSettings,
     clock: Arc<dyn Clock>,
 }
@@ -80,6 +81,7 @@ impl fmt::Debug for OpenOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OpenOptions")
             .field("create", &self.create)
+            .field("create_new", &self.create_new)
             .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
@@ -96,6 +98,7 @@ impl OpenOptions {
     pub fn new() -> Self {
         Self {
             create: true,
+            create_new: false,
             settings: ConnSettings {
                 durability: Durability::Full,
                 busy_timeout: Duration::from_secs(5),
@@ -109,6 +112,27 @@ impl OpenOptions {
     /// [`Error::VaultNotFound`].
     pub fn create(mut self, create: bool) -> Self {
         self.create = create;
+        self
+    }
+
+    /// Whether [`open`](OpenOptions::open) must create a new vault: a file
+    /// (or symlink) already at the path is [`Error::VaultExists`] and is
+    /// left as it is. The file is created with `O_EXCL`, so a file that
+    /// appears between a check of yours and the open is never taken for
+    /// the new vault. Default: no. Overrides [`create`](OpenOptions::create).
+    ///
+    /// ```
+    /// use vaults::{Error, OpenOptions};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("new.db");
+    /// let fresh = OpenOptions::new().create_new(true);
+    /// fresh.open(&path)?.close()?;
+    /// assert!(matches!(fresh.open(&path), Err(Error::VaultExists { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn create_new(mut self, create_new: bool) -> Self {
+        self.create_new = create_new;
         self
     }
 
@@ -145,6 +169,8 @@ impl OpenOptions {
     ///
     /// # Errors
     /// [`Error::VaultNotFound`] when the file is missing and creation is off;
+    /// [`Error::VaultExists`] when it exists and
+    /// [`create_new`](OpenOptions::create_new) is on;
     /// [`Error::NotAVault`] for a file that is not a vault;
     /// [`Error::UnsupportedVersion`] for a vault from a newer version;
     /// [`Error::WrongKind`] for an encrypted vault;
@@ -159,8 +185,8 @@ impl OpenOptions {
         self.open_kind(
             Some(path.as_ref()),
             Kind::Plain,
-            self.create.then_some(&init),
-            false,
+            (self.create || self.create_new).then_some(&init),
+            self.create_new,
         )
     }
 

@@ -166,7 +166,9 @@ fn init(g: &Global, t: &Target, keyring: bool, kdf: &KdfArgs) -> CliResult<()> {
     t.dir.create_root()?;
     if g.plain {
         plain_list::check_recordable(&t.path)?;
-        let vault = t.options().open(&t.path)?;
+        // Exclusive: a file planted after the check above (another plain
+        // vault) must not be the one recorded as trusted.
+        let vault = t.options().create_new(true).open(&t.path)?;
         // Recorded where the file cannot change it: later commands open
         // this file as plain only while its id is the one recorded here.
         if let Err(e) = plain_list::add(&t.path, &vault.id()) {

@@ -65,52 +65,11 @@ impl Target {
 }
 
 /// Warns on stderr, like ssh's StrictModes, when others could read or change
-/// a vault: its file readable or writable by others, its folder writable by
-/// others (who could then replace the file, or plant its `-wal` before it is
-/// made), or either owned by someone other than the user or root. The vault
-/// is still used: the warning says what to fix.
+/// a vault (see [`vaults::Exposure`]). The vault is still used: the warning
+/// says what to fix.
 fn warn_if_exposed(path: &std::path::Path) {
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    let me = rustix::process::geteuid().as_raw();
-    let foreign = |meta: &std::fs::Metadata| meta.uid() != me && meta.uid() != 0;
-    if let Ok(meta) = std::fs::metadata(path) {
-        let mode = meta.permissions().mode() & 0o777;
-        let shown = path.display();
-        if mode & 0o022 != 0 {
-            secrets::notice(&format!(
-                "warning: {shown} is writable by other users (mode {mode:o}); run: chmod 600 {shown}"
-            ));
-        } else if mode & 0o077 != 0 {
-            secrets::notice(&format!(
-                "warning: {shown} is accessible to other users (mode {mode:o}); run: chmod 600 {shown}"
-            ));
-        }
-        if foreign(&meta) {
-            secrets::notice(&format!(
-                "warning: {shown} is owned by another user (uid {})",
-                meta.uid()
-            ));
-        }
-    }
-    let folder = match path.parent() {
-        Some(p) if p.as_os_str().is_empty() => std::path::Path::new("."),
-        Some(p) => p,
-        None => return,
-    };
-    if let Ok(meta) = std::fs::metadata(folder) {
-        let mode = meta.permissions().mode() & 0o777;
-        let shown = folder.display();
-        if mode & 0o022 != 0 {
-            secrets::notice(&format!(
-                "warning: folder {shown} is writable by other users (mode {mode:o}); run: chmod 700 {shown}"
-            ));
-        }
-        if foreign(&meta) {
-            secrets::notice(&format!(
-                "warning: folder {shown} is owned by another user (uid {})",
-                meta.uid()
-            ));
-        }
+    for found in vaults::Exposure::check(path) {
+        secrets::notice(&format!("warning: {found}"));
     }
 }
 

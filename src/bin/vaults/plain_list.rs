@@ -13,9 +13,13 @@
 //! `{"plain_vaults": [{"path": "/abs/NAME.db", "id": "<32 hex digits>"}]}`,
 //! mode 0600 in a 0700 folder. It is replaced whole (written beside, then
 //! renamed) under a lock held on `plain-vaults.lock`.
+//!
+//! The folder must be the user's and writable by nobody else: anyone who
+//! may write it could plant a symlink where the list is written, or swap
+//! the list. Such a folder is refused for writing and ignored for reading.
 
-use std::fs::{DirBuilder, File, OpenOptions};
-use std::io::{ErrorKind, Write};
+use std::fs::{DirBuilder, OpenOptions};
+use std::io::{ErrorKind, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -26,6 +30,9 @@ use crate::secrets;
 
 const FILE: &str = "plain-vaults.json";
 const LOCK: &str = "plain-vaults.lock";
+/// The most the list is read to: a record is about 100 bytes, so this is
+/// room for thousands of vaults, and no planted file makes us read more.
+const MAX_LEN: u64 = 1024 * 1024;
 
 #[derive(Default, Serialize, Deserialize)]
 struct List {
@@ -65,27 +72,51 @@ fn hex(id: &[u8; 16]) -> String {
     id.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Reads the list; a missing file is an empty list. A file that another
-/// user owns or may write is not trusted (with a warning).
+/// Reads the list; a missing file is an empty list. A list that another
+/// user owns or may write, or one in such a folder, is not trusted (with a
+/// warning). The checks are made on the open file, the one that is read.
 fn read(folder: &Path) -> CliResult<List> {
     let path = folder.join(FILE);
-    let text = match std::fs::read(&path) {
-        Ok(text) => text,
+    let fail =
+        |e: std::io::Error| CliError::failure(format!("cannot read {}: {e}", path.display()));
+    // Never through a symlink (the list is only ever renamed into place),
+    // and a FIFO planted there does not block the open.
+    let file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(NO_FOLLOW | rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(&path)
+    {
+        Ok(file) => file,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(List::default()),
-        Err(e) => {
-            return Err(CliError::failure(format!(
-                "cannot read {}: {e}",
-                path.display()
-            )));
-        }
+        Err(e) => return Err(fail(e)),
     };
-    let meta = std::fs::metadata(&path)?;
-    if meta.uid() != rustix::process::geteuid().as_raw() || meta.mode() & 0o022 != 0 {
-        secrets::notice(&format!(
-            "warning: ignoring {}: another user owns it or may write it",
+    let meta = file.metadata().map_err(fail)?;
+    if !meta.is_file() {
+        return Err(CliError::failure(format!(
+            "{} is not a file; delete it, and pass --plain meanwhile",
             path.display()
-        ));
+        )));
+    }
+    if let Some(problem) = loose(&meta).or_else(|| {
+        std::fs::metadata(folder)
+            .ok()
+            .and_then(|m| loose(&m))
+            .map(|p| format!("its folder: {p}"))
+    }) {
+        secrets::notice(&format!("warning: ignoring {}: {problem}", path.display()));
         return Ok(List::default());
+    }
+    let mut text = Vec::new();
+    file.take(MAX_LEN + 1)
+        .read_to_end(&mut text)
+        .map_err(fail)?;
+    if text.len() as u64 > MAX_LEN {
+        return Err(CliError::failure(format!(
+            "{} is larger than {} KiB, too large for a list of plain vaults; \
+             fix or delete it, and pass --plain meanwhile",
+            path.display(),
+            MAX_LEN / 1024
+        )));
     }
     serde_json::from_slice(&text).map_err(|e| {
         CliError::failure(format!(
@@ -93,6 +124,46 @@ fn read(folder: &Path) -> CliResult<List> {
             path.display()
         ))
     })
+}
+
+/// What makes the list (or its folder) someone else's to change, if anything.
+fn loose(meta: &std::fs::Metadata) -> Option<String> {
+    if meta.uid() != rustix::process::geteuid().as_raw() {
+        Some(format!("another user (uid {}) owns it", meta.uid()))
+    } else if meta.mode() & 0o022 != 0 {
+        Some(format!(
+            "other users may write it (mode {:o})",
+            meta.mode() & 0o777
+        ))
+    } else {
+        None
+    }
+}
+
+/// Fails unless the config folder, if it exists, is the user's alone to change.
+fn check_folder(folder: &Path) -> CliResult<()> {
+    let meta = match std::fs::metadata(folder) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(CliError::failure(format!(
+                "cannot check {}: {e}",
+                folder.display()
+            )));
+        }
+    };
+    match loose(&meta) {
+        None if meta.is_dir() => Ok(()),
+        None => Err(CliError::failure(format!(
+            "{} is not a folder; cannot record plain vaults in it; pass --plain instead",
+            folder.display()
+        ))),
+        Some(problem) => Err(CliError::failure(format!(
+            "refusing to keep the plain-vault list in {shown}: {problem}; \
+             make it yours and owner-only (chmod 700 {shown}), or pass --plain instead",
+            shown = folder.display()
+        ))),
+    }
 }
 
 /// Whether `init --plain` recorded the plain vault `id` at `vault`.
@@ -107,7 +178,8 @@ pub fn contains(vault: &Path, id: &[u8; 16]) -> CliResult<bool> {
 /// Fails unless [`add`] could record a vault at `vault` (checked before
 /// `init --plain` creates anything).
 pub fn check_recordable(vault: &Path) -> CliResult<()> {
-    key(vault).and(folder()).map(drop)
+    key(vault)?;
+    check_folder(&folder()?)
 }
 
 /// Records the plain vault `id` at `vault`, replacing any record of that path.
@@ -146,7 +218,10 @@ fn update(change: impl FnOnce(&mut List)) -> CliResult<()> {
         .mode(0o700)
         .create(&folder)
         .map_err(|e| fail("create the config folder", e))?;
-    let lock = owner_only(OpenOptions::new().create(true).truncate(false).write(true))
+    // `mode(0o700)` does nothing to a folder that was there already.
+    check_folder(&folder)?;
+    let lock = no_follow(OpenOptions::new().create(true).truncate(false).write(true))
+        .mode(0o600)
         .open(folder.join(LOCK))
         .map_err(|e| fail("open the plain-vault list's lock", e))?;
     lock.lock()
@@ -155,16 +230,22 @@ fn update(change: impl FnOnce(&mut List)) -> CliResult<()> {
     change(&mut list);
     let text = serde_json::to_vec_pretty(&list)
         .map_err(|e| CliError::failure(format!("cannot encode the plain-vault list: {e}")))?;
-    let tmp = folder.join(format!("{FILE}.tmp"));
-    let mut file: File = owner_only(OpenOptions::new().create(true).truncate(true).write(true))
-        .open(&tmp)
+    // A new file of a random name (O_EXCL, mode 0600), never one planted
+    // there; the rename replaces whatever is at the list's name, a symlink
+    // included, without following it.
+    let mut tmp = tempfile::NamedTempFile::new_in(&folder)
         .map_err(|e| fail("write the plain-vault list", e))?;
-    file.write_all(&text)
-        .and_then(|()| file.sync_all())
-        .and_then(|()| std::fs::rename(&tmp, folder.join(FILE)))
-        .map_err(|e| fail("write the plain-vault list", e))
+    tmp.write_all(&text)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| fail("write the plain-vault list", e))?;
+    tmp.persist(folder.join(FILE))
+        .map(drop)
+        .map_err(|e| fail("write the plain-vault list", e.error))
 }
 
-fn owner_only(opts: &mut OpenOptions) -> &mut OpenOptions {
-    opts.mode(0o600)
+const NO_FOLLOW: i32 = rustix::fs::OFlags::NOFOLLOW.bits() as i32;
+
+/// Opens without following a symlink at the last component.
+fn no_follow(opts: &mut OpenOptions) -> &mut OpenOptions {
+    opts.custom_flags(NO_FOLLOW)
 }
