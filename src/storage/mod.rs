@@ -9,6 +9,7 @@ mod file;
 mod mark;
 mod rows;
 pub(crate) mod schema;
+mod snapshot;
 mod vault;
 
 pub use backend::{Backend, Mode};
@@ -17,4 +18,5 @@ pub use envelope::{Envelope, StoredKey};
 pub use rows::{Resealed, RowRef, Rows};
 pub use schema::Durability;
 pub(crate) use schema::Init;
+pub use snapshot::Snapshot;
 pub use vault::{OpenOptions, Transaction, Vault};

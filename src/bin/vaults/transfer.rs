@@ -145,7 +145,8 @@ impl<W: Write> Write for WipedBuf<W> {
     }
 }
 
-/// Writes every live entry of `store`, read in one transaction, to `out` as
+/// Writes every live entry of `store`, read in one snapshot (a read
+/// transaction: writers are not held up however slowly `out` drains), to `out` as
 /// our JSON document, one entry at a time: memory holds the sorted names
 /// and one value, never the document. The bytes are those `serde_json::to_vec_pretty`
 /// gives for the whole document, plus a newline (as before it streamed).
@@ -155,14 +156,14 @@ pub fn write_export<S: Store>(store: &S, out: &mut dyn Write) -> CliResult<()> {
         *failure.borrow_mut() = Some(e);
         vaults::Error::Io(std::io::Error::other("the export stopped"))
     };
-    let done = store.transaction(|tx| {
+    let done = store.snapshot(|snap| {
         let now = now_ms();
         // Names sorted, as exports always were (diffable backups): the names
         // are held, the values are read one at a time.
-        let names = tx.keys()?;
+        let names = snap.keys()?;
         let items = names.into_iter().filter_map(move |name| {
             let entry = (|| -> vaults::Result<Option<Entry>> {
-                let (Some(stored), Some(ttl)) = (tx.get_bytes(&name)?, tx.ttl(&name)?) else {
+                let (Some(stored), Some(ttl)) = (snap.get_bytes(&name)?, snap.ttl(&name)?) else {
                     return Ok(None);
                 };
                 let (value, encoding) = values::to_json_field(&stored);
