@@ -53,7 +53,7 @@ pub use crypto::{
 pub use error::{Error, Integrity, Kind, Result};
 pub use expiry::{ExpireIf, Ttl};
 pub use scrub::{WIPE_STACK_LEN, wipe_stack};
-pub use storage::{Durability, Exposure, OpenOptions, Transaction, Vault, VaultDir};
+pub use storage::{Durability, Exposure, OpenOptions, Snapshot, Transaction, Vault, VaultDir};
 pub use store::{Iter, MAX_NAME_LEN, MAX_VALUE_LEN, Store};
 
 /// The README's examples, compiled and run as doctests.

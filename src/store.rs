@@ -15,7 +15,9 @@ use zeroize::Zeroizing;
 use crate::clock::duration_ms;
 use crate::codec;
 use crate::expiry::{ExpireIf, Ttl};
-use crate::storage::{Backend, Envelope, Mode, Resealed, RowRef, Rows, StoredKey, Transaction};
+use crate::storage::{
+    Backend, Envelope, Mode, Resealed, RowRef, Rows, Snapshot, StoredKey, Transaction,
+};
 use crate::{Error, Result};
 
 /// Longest entry name, in bytes of UTF-8.
@@ -832,6 +834,44 @@ pub trait Store: Backend {
         f: impl FnOnce(&Transaction<'_, Self::Env>) -> Result<R>,
     ) -> Result<R> {
         self.with_rows(Mode::Write, |rows| f(&Transaction::new(*rows, self.env())))
+    }
+
+    /// Runs `f` in one read transaction: every read it makes sees the vault
+    /// as it was at the first one (SQLite takes the snapshot then), while other handles and processes go on
+    /// writing (the WAL keeps that version for it). It takes no write
+    /// lock, so it suits a long read, such as an export into a slow pipe,
+    /// that must be consistent. Inside a [`transaction`](Store::transaction)
+    /// it reads what the transaction sees.
+    ///
+    /// ```
+    /// # use vaults::{Store, Vault};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("app.db");
+    /// let vault = Vault::open(&path)?;
+    /// vault.put_many([("a", 1), ("b", 2)])?;
+    /// let total = vault.snapshot(|s| {
+    ///     let names = s.keys()?;
+    ///     // Another handle writes meanwhile: the snapshot does not hold it
+    ///     // up, and does not see it.
+    ///     Vault::open(&path)?.put("c", &3)?;
+    ///     assert!(!s.contains("c")?);
+    ///     let mut total = 0;
+    ///     for name in &names {
+    ///         total += s.get::<i32>(name)?.unwrap_or(0);
+    ///     }
+    ///     Ok(total)
+    /// })?;
+    /// assert_eq!(total, 3);
+    /// assert_eq!(vault.len()?, 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Whatever `f` returns, or a storage error.
+    fn snapshot<R>(&self, f: impl FnOnce(&Snapshot<'_, Self::Env>) -> Result<R>) -> Result<R> {
+        self.with_rows(Mode::Snapshot, |rows| {
+            f(&Snapshot::new(Transaction::new(*rows, self.env())))
+        })
     }
 }
 

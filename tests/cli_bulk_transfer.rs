@@ -98,35 +98,85 @@ fn an_export_killed_mid_write_leaves_no_file_under_its_name() {
     assert_eq!(cli_util::mode(&target), 0o600);
 }
 
-/// A `kill -9` at whatever point the export has reached once its output
-/// exists: the final name is then absent or holds a whole export.
+/// Runs `export --plaintext --out TARGET` and kills it (`kill -9`) as soon
+/// as its temporary file is seen; whether it was caught before its rename
+/// (it may finish first: the caller tries again).
+fn export_killed_while_writing(env: &Env, target: &Path) -> bool {
+    let out_dir = target.parent().unwrap();
+    let mut child = std::process::Command::new(cli_util::BIN)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("VAULTS_DIR", &env.dir)
+        .env("VAULTS_PLAIN", "1")
+        .env("VAULTS_NO_INPUT", "1")
+        .args(["export", "--plaintext", "--out"])
+        .arg(target)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let caught = loop {
+        if listing(out_dir)
+            .iter()
+            .any(|n| n.starts_with(".vaults-export-"))
+        {
+            child.kill().unwrap();
+            break true;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            assert!(status.success(), "the export failed: {status:?}: {err}");
+            break false;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the export never started"
+        );
+        std::thread::yield_now();
+    };
+    child.wait().unwrap();
+    // Killed after its rename: it had finished.
+    caught && !target.exists()
+}
+
+/// A `kill -9` while the export writes: the final name is absent, and what
+/// is left is one hidden temporary beside it, owner-only (a killed export
+/// cannot remove it; see README, "export --out").
 #[test]
 fn an_export_killed_with_sigkill_leaves_no_torn_backup() {
     let env = filled(5000);
     let out_dir = env.file("backups");
     std::fs::create_dir(&out_dir).unwrap();
     let target = out_dir.join("backup.json");
-    let mut child = std::process::Command::new(cli_util::BIN)
-        .env("VAULTS_DIR", &env.dir)
-        .env("VAULTS_NO_INPUT", "1")
-        .args(["export", "--plaintext", "--out"])
-        .arg(&target)
-        .spawn()
-        .unwrap();
-    // Wait (bounded) for the export to start writing, then kill it.
-    for _ in 0..2000 {
-        if !listing(&out_dir).is_empty() || child.try_wait().unwrap().is_some() {
-            break;
+    // The export takes far longer than a look at the folder, but may still
+    // finish between the look and the kill: a few tries, never a skip.
+    let caught = (0..10).any(|_| {
+        if export_killed_while_writing(&env, &target) {
+            return true;
         }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let _ = child.kill();
-    child.wait().unwrap();
-    if target.exists() {
+        // It finished: the backup is whole; clear it for the next try.
         let doc: Value = serde_json::from_slice(&std::fs::read(&target).unwrap())
             .expect("a backup under the final name is whole");
         assert_eq!(doc["entries"].as_array().unwrap().len(), 5000);
-    }
+        std::fs::remove_file(&target).unwrap();
+        false
+    });
+    assert!(caught, "no export was caught before its rename in 10 tries");
+    assert!(!target.exists(), "a torn backup under the final name");
+    let left = listing(&out_dir);
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].starts_with(".vaults-export-"), "{left:?}");
+    let temp = out_dir.join(&left[0]);
+    assert_eq!(cli_util::mode(&temp), 0o600);
+    // It holds the start of the export (plaintext JSON: `--plaintext`).
+    let written = std::fs::read(&temp).unwrap();
+    assert!(
+        written.is_empty() || written.starts_with(b"{"),
+        "{:?}",
+        &written[..written.len().min(64)]
+    );
 }
 
 /// How many entries the bulk test uses.

@@ -10,6 +10,7 @@ mod file;
 mod mark;
 mod rows;
 pub(crate) mod schema;
+mod snapshot;
 mod vault;
 
 pub use backend::{Backend, Mode};
@@ -19,4 +20,5 @@ pub use exposure::Exposure;
 pub use rows::{Resealed, RowRef, Rows};
 pub use schema::Durability;
 pub(crate) use schema::Init;
+pub use snapshot::Snapshot;
 pub use vault::{OpenOptions, Transaction, Vault};

@@ -5,6 +5,7 @@
 //! success, 1 other error, 2 usage, 3 not found, 4 authentication failed,
 //! 5 busy (another writer held the lock: try again).
 
+mod bounded_json;
 mod child_env;
 mod cli;
 mod commands;

@@ -7,27 +7,27 @@ use std::path::Path;
 use std::rc::Rc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use serde::Serialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{self, SerializeSeq, Serializer};
-use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use vaults::{Store, Ttl};
 use zeroize::{Zeroize, Zeroizing};
 
+use crate::bounded_json::{self, BoundedValue};
 use crate::error::{CliError, CliResult};
 use crate::values::{self, Bytes, Encoding, Stored};
 
 /// The `format` field of our export document.
 const FORMAT: &str = "vaults-export";
 
-/// One entry of an export.
-#[derive(Serialize, Deserialize)]
+/// One entry of an export (read by [`EntrySeed`]).
+#[derive(Serialize)]
 pub struct Entry {
     name: String,
     encoding: Encoding,
     value: Json,
     /// Unix milliseconds; absent or null for never.
-    #[serde(default)]
     expires_at: Option<i64>,
 }
 
@@ -145,7 +145,8 @@ impl<W: Write> Write for WipedBuf<W> {
     }
 }
 
-/// Writes every live entry of `store`, read in one transaction, to `out` as
+/// Writes every live entry of `store`, read in one snapshot (a read
+/// transaction: writers are not held up however slowly `out` drains), to `out` as
 /// our JSON document, one entry at a time: memory holds the sorted names
 /// and one value, never the document. The bytes are those `serde_json::to_vec_pretty`
 /// gives for the whole document, plus a newline (as before it streamed).
@@ -155,14 +156,14 @@ pub fn write_export<S: Store>(store: &S, out: &mut dyn Write) -> CliResult<()> {
         *failure.borrow_mut() = Some(e);
         vaults::Error::Io(std::io::Error::other("the export stopped"))
     };
-    let done = store.transaction(|tx| {
+    let done = store.snapshot(|snap| {
         let now = now_ms();
         // Names sorted, as exports always were (diffable backups): the names
         // are held, the values are read one at a time.
-        let names = tx.keys()?;
+        let names = snap.keys()?;
         let items = names.into_iter().filter_map(move |name| {
             let entry = (|| -> vaults::Result<Option<Entry>> {
-                let (Some(stored), Some(ttl)) = (tx.get_bytes(&name)?, tx.ttl(&name)?) else {
+                let (Some(stored), Some(ttl)) = (snap.get_bytes(&name)?, snap.ttl(&name)?) else {
                     return Ok(None);
                 };
                 let (value, encoding) = values::to_json_field(&stored);
@@ -410,7 +411,22 @@ impl<'de> Visitor<'de> for EntriesSeed<'_, '_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut n = 0;
-        while let Some(entry) = seq.next_element::<Entry>()? {
+        loop {
+            let refused = Cell::new(false);
+            let entry = match seq.next_element_seed(EntrySeed { refused: &refused }) {
+                Ok(Some(entry)) => entry,
+                Ok(None) => break,
+                Err(e) if refused.get() => {
+                    *self.failure.borrow_mut() = Some(CliError::failure(format!(
+                        "entry {} of the export: {} ({} items)",
+                        n + 1,
+                        bounded_json::TOO_MANY_ITEMS,
+                        vaults::MAX_ITEMS
+                    )));
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            };
             self.since_entry.set(0);
             n += 1;
             if let Err(e) = (self.sink)(n, entry) {
@@ -419,6 +435,63 @@ impl<'de> Visitor<'de> for EntriesSeed<'_, '_> {
             }
         }
         Ok(())
+    }
+}
+
+/// One entry of the `entries` array. Its value is read within the item
+/// limit of a stored value ([`BoundedValue`]); `refused` says when that
+/// limit stopped it. Unknown fields are ignored, as they always were.
+struct EntrySeed<'b> {
+    refused: &'b Cell<bool>,
+}
+
+impl<'de> DeserializeSeed<'de> for EntrySeed<'_> {
+    type Value = Entry;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Entry, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EntrySeed<'_> {
+    type Value = Entry;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an entry")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entry, A::Error> {
+        let (mut name, mut encoding, mut value, mut expires_at) = (None, None, None, None);
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "name" if name.is_none() => name = Some(map.next_value::<String>()?),
+                "encoding" if encoding.is_none() => {
+                    encoding = Some(map.next_value::<Encoding>()?);
+                }
+                "value" if value.is_none() => {
+                    let left = Cell::new(vaults::MAX_ITEMS);
+                    value = Some(map.next_value_seed(BoundedValue {
+                        left: &left,
+                        refused: self.refused,
+                    })?);
+                }
+                "expires_at" if expires_at.is_none() => {
+                    expires_at = Some(map.next_value::<Option<i64>>()?);
+                }
+                "name" | "encoding" | "value" | "expires_at" => {
+                    return Err(de::Error::custom("a field is repeated"));
+                }
+                _ => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Entry {
+            name: name.ok_or_else(|| de::Error::missing_field("name"))?,
+            encoding: encoding.ok_or_else(|| de::Error::missing_field("encoding"))?,
+            value: value.ok_or_else(|| de::Error::missing_field("value"))?,
+            expires_at: expires_at.flatten(),
+        })
     }
 }
 
@@ -444,7 +517,7 @@ pub fn parse_export(
         },
     );
     let mut convert = |n: usize, entry: Entry| -> CliResult<()> {
-        let value = values::from_json_field(&entry.value, entry.encoding)
+        let value = values::from_json_field(entry.value, entry.encoding)
             .map_err(|why| CliError::failure(format!("entry {n} of the export: {why}")))?;
         let item = Item {
             name: entry.name,
