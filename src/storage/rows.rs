@@ -6,7 +6,7 @@
 
 use rusqlite::{Connection, FileControl, MAIN_DB, OptionalExtension};
 
-use crate::Result;
+use crate::{Error, Result};
 
 /// One borrowed row, handed to a callback so values are read without a copy.
 #[derive(Debug, Clone, Copy)]
@@ -72,6 +72,20 @@ impl<'c> Rows<'c> {
     /// The clock's time for this operation (ms), for new expiries.
     pub(crate) fn clock(&self) -> i64 {
         self.clock
+    }
+
+    /// Refuses a new expiry `at` that this operation's time has already
+    /// passed because the clock is behind the clock mark: the entry would
+    /// be acknowledged and never seen. (With the mark not ahead, a time to
+    /// live that ran out while the write waited is just a short life.)
+    pub(crate) fn check_new_expiry(&self, at: i64) -> Result<()> {
+        if at > self.now || self.now <= self.clock {
+            return Ok(());
+        }
+        let behind_ms = self.now.abs_diff(self.clock);
+        Err(Error::ClockBehind {
+            behind_secs: behind_ms.div_ceil(1_000),
+        })
     }
 
     /// Reads the live row under `key` and hands it to `f`.
