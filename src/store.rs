@@ -314,8 +314,9 @@ pub trait Store: Backend {
     /// ```
     ///
     /// # Errors
-    /// As [`get`](Store::get), or [`Error::ClockBehind`] if the clock is behind the vault's clock mark by
-    /// more than `ttl` (the entry would never be seen); on error the expiry is unchanged.
+    /// As [`get`](Store::get), or [`Error::ClockBehind`] if the clock is
+    /// behind the vault's clock mark by more than `ttl` (the entry would
+    /// never be seen); on error the expiry is unchanged.
     #[doc(alias = "GETEX")]
     fn get_ex<T: DeserializeOwned>(&self, name: &str, ttl: Duration) -> Result<Option<T>> {
         check_name(name)?;
@@ -376,8 +377,8 @@ pub trait Store: Backend {
     ///
     /// # Errors
     /// A storage error, [`Error::Integrity`] if a sealed value fails to open,
-    /// or [`Error::ClockBehind`] if the clock is behind the vault's clock mark by
-    /// more than `ttl` (the entry would never be seen).
+    /// or [`Error::ClockBehind`] if the clock is behind the vault's clock
+    /// mark by more than `ttl` (the entry would never be seen).
     fn expire(&self, name: &str, ttl: Duration, cond: ExpireIf) -> Result<bool> {
         check_name(name)?;
         let key = self.env().stored_key(name);
