@@ -206,6 +206,18 @@ pub enum Error {
         "the vault was used inside its own transaction; use the transaction handle passed to the closure"
     )]
     Reentrant,
+    /// A write with a time to live was refused: the system clock is behind
+    /// the latest time this vault has seen (its clock mark, see
+    /// `docs/format.md`), so the entry would have expired before it was
+    /// written and never been seen. A longer time to live is accepted; it
+    /// counts from the clock.
+    #[error(
+        "the system clock is behind the latest time this vault has seen by {behind_secs} s: fix the clock"
+    )]
+    ClockBehind {
+        /// How far behind, in whole seconds rounded up.
+        behind_secs: u64,
+    },
     /// The operating system's random generator failed.
     #[error("the operating system's random generator failed")]
     Rng,

@@ -118,7 +118,9 @@ pub trait Store: Backend {
     /// ```
     ///
     /// # Errors
-    /// As [`put`](Store::put).
+    /// As [`put`](Store::put), or [`Error::ClockBehind`] if the clock is
+    /// behind the vault's clock mark by more than `ttl` (the entry would
+    /// never be seen).
     fn put_with_ttl<T: Serialize + ?Sized>(
         &self,
         name: &str,
@@ -179,7 +181,7 @@ pub trait Store: Backend {
     /// ```
     ///
     /// # Errors
-    /// As [`put_bytes`](Store::put_bytes).
+    /// As [`put_with_ttl`](Store::put_with_ttl).
     fn put_bytes_with_ttl(&self, name: &str, value: &[u8], ttl: Duration) -> Result<()> {
         check_new_name(name)?;
         codec::check_len(value.len())?;
@@ -314,7 +316,9 @@ pub trait Store: Backend {
     /// ```
     ///
     /// # Errors
-    /// As [`get`](Store::get); on error the expiry is unchanged.
+    /// As [`get`](Store::get), or [`Error::ClockBehind`] if the clock is
+    /// behind the vault's clock mark by more than `ttl` (the entry would
+    /// never be seen); on error the expiry is unchanged.
     #[doc(alias = "GETEX")]
     fn get_ex<T: DeserializeOwned>(&self, name: &str, ttl: Duration) -> Result<Option<T>> {
         check_name(name)?;
@@ -330,6 +334,7 @@ pub trait Store: Backend {
             let Some((value, resealed)) = confirm(self.env(), rows, read)? else {
                 return Ok(None);
             };
+            rows.check_new_expiry(at)?;
             rows.set_expiry(&key, Some(at), resealed.as_ref())?;
             Ok(Some(value))
         })
@@ -373,7 +378,9 @@ pub trait Store: Backend {
     /// ```
     ///
     /// # Errors
-    /// A storage error, or [`Error::Integrity`] if a sealed value fails to open.
+    /// A storage error, [`Error::Integrity`] if a sealed value fails to open,
+    /// or [`Error::ClockBehind`] if the clock is behind the vault's clock
+    /// mark by more than `ttl` (the entry would never be seen).
     fn expire(&self, name: &str, ttl: Duration, cond: ExpireIf) -> Result<bool> {
         check_name(name)?;
         let key = self.env().stored_key(name);
@@ -388,6 +395,7 @@ pub trait Store: Backend {
             if ttl.is_zero() {
                 rows.delete(&key, |_| Ok(()))?;
             } else {
+                rows.check_new_expiry(at)?;
                 set_expiry(self.env(), rows, &key, Some(at))?;
             }
             Ok(true)
@@ -940,6 +948,9 @@ fn write<S: Store + ?Sized>(store: &S, name: &str, plain: &[u8], ttl: SetTtl) ->
             let sealed_name = env.seal_name(&key, name, at)?;
             let sealed = env.seal_value(&key, plain, at)?;
             store.with_rows(Mode::Single, |rows| {
+                if let Some(at) = at {
+                    rows.check_new_expiry(at)?;
+                }
                 rows.upsert(&key, sealed_name.as_deref(), at, &sealed)
             })
         }

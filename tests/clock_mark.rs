@@ -8,14 +8,15 @@
 
 mod cli_util;
 mod common;
+mod faketime;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use common::{T0, TestResult, open_with_clock};
 use vaults::{
-    EncryptedVault, KdfParams, LockedVault, ManualClock, OpenOptions, Passphrase, Store, Vault,
+    EncryptedVault, Error, KdfParams, LockedVault, ManualClock, OpenOptions, Passphrase, Store,
+    Vault,
 };
 
 const HOUR: i64 = 3_600_000;
@@ -51,7 +52,9 @@ fn a_clock_set_back_does_not_revive_an_expired_entry_in_the_same_handle() -> Tes
     clock.set(T0 + 20_000 - HOUR);
     stays_expired(&vault)?;
     // Exact within a handle, even for less than the file's step.
+    clock.set(T0 + 20_000);
     vault.put_with_ttl("short", "x", Duration::from_millis(300))?;
+    assert!(vault.contains("short")?);
     clock.set(T0 + 21_000);
     assert!(!vault.contains("short")?);
     clock.set(T0 + 20_500);
@@ -139,8 +142,16 @@ fn a_mark_edited_forward_only_expires_entries_early_never_lengthens_a_life() -> 
     // Early expiry (no more than deleting the row) ...
     assert!(!vault.contains("session")?);
     assert_eq!(vault.get::<String>("forever")?.as_deref(), Some("kept"));
-    // ... and a new TTL counts from the clock, not from the edited mark.
-    vault.put_with_ttl("new", "v", Duration::from_secs(60))?;
+    // ... a TTL the edited mark would hide is refused, not acknowledged ...
+    assert!(matches!(
+        vault.put_with_ttl("new", "v", Duration::from_secs(60)),
+        Err(Error::ClockBehind {
+            behind_secs: 360_000
+        })
+    ));
+    // ... and a longer one counts from the clock, not from the edited mark.
+    vault.put_with_ttl("new", "v", Duration::from_secs(101 * 3_600))?;
+    assert!(vault.contains("new")?);
     vault.close()?;
     let conn = rusqlite::Connection::open(&path)?;
     let at: i64 = conn.query_row(
@@ -148,7 +159,7 @@ fn a_mark_edited_forward_only_expires_entries_early_never_lengthens_a_life() -> 
         [],
         |r| r.get(0),
     )?;
-    assert_eq!(at, T0 + 60_000);
+    assert_eq!(at, T0 + 101 * HOUR);
     Ok(())
 }
 
@@ -168,40 +179,14 @@ fn a_malformed_or_removed_mark_is_the_clock_as_before() -> TestResult {
     Ok(())
 }
 
-/// `faketime`, or `None` after saying why not (a failure under `CI=true`:
-/// CI installs it, `apt-get install faketime`).
-fn faketime() -> Option<&'static str> {
-    let found = Command::new("faketime")
-        .args(["-f", "+0", "true"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if found {
-        return Some("faketime");
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must install faketime (apt-get install -y faketime) for this test"
-    );
-    eprintln!("SKIPPED: faketime is not installed (apt-get install -y faketime)");
-    None
-}
-
 #[test]
 fn cli_an_entry_seen_expired_stays_expired_when_the_clock_goes_back() {
-    let Some(faketime) = faketime() else {
+    let Some(faketime) = faketime::faketime() else {
         return;
     };
     let env = cli_util::Env::new();
     env.init_plain();
-    let run = |fake: Option<&str>, args: &[&str], stdin: &str| {
-        let mut cmd = env.cmd();
-        if let Some(offset) = fake {
-            // The same environment, the binary run under faketime.
-            cmd = env.sh(r#"offset="$1"; shift; exec "$0" -f "$offset" "$VAULTS_BIN" "$@""#);
-            cmd.arg(faketime).arg(offset);
-        }
-        cmd.args(args).write_stdin(stdin).output().unwrap()
-    };
+    let run = |fake, args: &[&str], stdin| faketime::run(&env, faketime, fake, args, stdin);
     cli_util::assert_success(&run(None, &["set", "k", "--ttl", "1h"], "token"));
     // Two hours on, the entry has expired: a read sees it so.
     assert_eq!(run(Some("+2h"), &["get", "k"], "").status.code(), Some(3));

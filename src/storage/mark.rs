@@ -4,11 +4,14 @@
 //! Expiry is decided at `max(clock, mark)`. Within one handle the mark is
 //! exact: it holds every instant the handle used. In the file (meta record
 //! `clock_mark`, 8 bytes, big-endian i64 ms) it is raised by every write
-//! transaction once the clock is a [`STEP_MS`] past it, and by a read in the
-//! same case (at most once a [`STEP_MS`] per handle, never waiting for the
-//! write lock, and never failing the read: a read-only or busy vault is
-//! simply not marked). So for a vault, time runs backwards by less than
-//! [`STEP_MS`], and not at all within one handle.
+//! transaction once the clock is a [`STEP_MS`] past it, and by a read that
+//! skipped an entry which expired after the stored mark (at most once a
+//! [`STEP_MS`] per handle, never waiting for the write lock, and never
+//! failing the read: a read-only or busy vault is simply not marked). A
+//! read that hid nothing newly expired never writes: forgetting its time
+//! can revive nothing. So for a vault, an entry seen expired stays expired
+//! unless it expired less than [`STEP_MS`] after the stored mark, and time
+//! does not run backwards at all within one handle.
 //!
 //! New expiries are computed from the clock alone: a mark moved forward by
 //! someone who edits the file makes entries expire early (no more than
@@ -79,11 +82,19 @@ impl ClockMark {
         Ok(())
     }
 
-    /// After a read at `now`: raises the stored mark if it is due and no
-    /// read tried in the last [`STEP_MS`], in its own transaction, without
-    /// waiting for the lock. Failures are not the read's: they are logged.
-    pub(crate) fn raise_after_read(&self, conn: &Connection, now: i64, busy_timeout: Duration) {
-        if !self.due(now) {
+    /// After a read at `now` that skipped expired rows, the latest of which
+    /// expired at `expired`: raises the stored mark if that is past it and
+    /// no read tried in the last [`STEP_MS`], in its own transaction,
+    /// without waiting for the lock. Failures are not the read's: they are
+    /// logged.
+    pub(crate) fn raise_after_read(
+        &self,
+        conn: &Connection,
+        now: i64,
+        expired: i64,
+        busy_timeout: Duration,
+    ) {
+        if expired <= self.stored.load(Ordering::SeqCst) {
             return;
         }
         let step = Duration::from_millis(STEP_MS.unsigned_abs());

@@ -4,9 +4,11 @@
 //! A row is *alive* when `expires_at` is NULL or later than `now`; reads skip
 //! the rest, so an expired entry is invisible without being deleted.
 
+use std::cell::Cell;
+
 use rusqlite::{Connection, FileControl, MAIN_DB, OptionalExtension};
 
-use crate::Result;
+use crate::{Error, Result};
 
 /// One borrowed row, handed to a callback so values are read without a copy.
 #[derive(Debug, Clone, Copy)]
@@ -36,11 +38,16 @@ pub struct Resealed {
 /// an operation agrees on which rows are alive. It is the later of the clock
 /// and the vault's clock mark; `clock` is the clock alone, which new
 /// expiries are computed from (a mark edited forward must not lengthen them).
+///
+/// Reads of entries note in `expired` the latest expiry among the expired
+/// rows they skipped (`i64::MIN` for none): a read raises the stored mark
+/// only when that is past it, so a read that hid nothing never writes.
 #[derive(Clone, Copy)]
 pub struct Rows<'c> {
     pub(crate) conn: &'c Connection,
     pub(crate) now: i64,
     pub(crate) clock: i64,
+    expired: &'c Cell<i64>,
 }
 
 const ALIVE: &str = "(expires_at IS NULL OR expires_at > ?2)";
@@ -60,8 +67,39 @@ fn scanned<'r>(row: &'r rusqlite::Row<'_>, first: usize, values: bool) -> Result
 }
 
 impl<'c> Rows<'c> {
-    pub(crate) fn new(conn: &'c Connection, now: i64, clock: i64) -> Self {
-        Self { conn, now, clock }
+    pub(crate) fn new(conn: &'c Connection, now: i64, clock: i64, expired: &'c Cell<i64>) -> Self {
+        Self {
+            conn,
+            now,
+            clock,
+            expired,
+        }
+    }
+
+    /// Whether a row with this expiry is alive now; an expired one is noted.
+    fn alive(&self, expires_at: Option<i64>) -> bool {
+        let alive = crate::expiry::alive(expires_at, self.now);
+        if let (false, Some(at)) = (alive, expires_at) {
+            self.expired.set(self.expired.get().max(at));
+        }
+        alive
+    }
+
+    /// Notes the latest expiry among all expired rows (one step down the
+    /// expiry index), for a read that skips expired rows in bulk.
+    fn note_expired(&self) -> Result<()> {
+        let latest: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT expires_at FROM entries WHERE expires_at <= ?1 \
+                 ORDER BY expires_at DESC LIMIT 1",
+            )?
+            .query_row([self.now], |r| r.get(0))
+            .optional()?;
+        if let Some(at) = latest {
+            self.expired.set(self.expired.get().max(at));
+        }
+        Ok(())
     }
 
     /// The instant this operation decides expiry at (ms).
@@ -74,20 +112,33 @@ impl<'c> Rows<'c> {
         self.clock
     }
 
+    /// Refuses a new expiry `at` that this operation's time has already
+    /// passed because the clock is behind the clock mark: the entry would
+    /// be acknowledged and never seen. (With the mark not ahead, a time to
+    /// live that ran out while the write waited is just a short life.)
+    pub(crate) fn check_new_expiry(&self, at: i64) -> Result<()> {
+        if at > self.now || self.now <= self.clock {
+            return Ok(());
+        }
+        let behind_ms = self.now.abs_diff(self.clock);
+        Err(Error::ClockBehind {
+            behind_secs: behind_ms.div_ceil(1_000),
+        })
+    }
+
     /// Reads the live row under `key` and hands it to `f`.
     pub(crate) fn get<R>(
         &self,
         key: &[u8],
         f: impl FnOnce(RowRef<'_>) -> Result<R>,
     ) -> Result<Option<R>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT name, expires_at, value FROM entries \
-             WHERE key = ?1 AND (expires_at IS NULL OR expires_at > ?2)",
-        )?;
-        let mut rows = stmt.query((key, self.now))?;
+        // Aliveness is decided here, not in SQL, so a hidden row is noted.
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT name, expires_at, value FROM entries WHERE key = ?1")?;
+        let mut rows = stmt.query([key])?;
         match rows.next()? {
-            None => Ok(None),
-            Some(row) => {
+            Some(row) if self.alive(row.get(1)?) => {
                 let r = RowRef {
                     key,
                     name: row.get_ref(0)?.as_blob_or_null()?,
@@ -96,6 +147,7 @@ impl<'c> Rows<'c> {
                 };
                 f(r).map(Some)
             }
+            _ => Ok(None),
         }
     }
 
@@ -106,20 +158,19 @@ impl<'c> Rows<'c> {
         key: &[u8],
         f: impl FnOnce(RowRef<'_>) -> Result<R>,
     ) -> Result<Option<R>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT name, expires_at FROM entries \
-             WHERE key = ?1 AND (expires_at IS NULL OR expires_at > ?2)",
-        )?;
-        let mut rows = stmt.query((key, self.now))?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT name, expires_at FROM entries WHERE key = ?1")?;
+        let mut rows = stmt.query([key])?;
         match rows.next()? {
-            None => Ok(None),
-            Some(row) => f(RowRef {
+            Some(row) if self.alive(row.get(1)?) => f(RowRef {
                 key,
                 name: row.get_ref(0)?.as_blob_or_null()?,
                 expires_at: row.get(1)?,
                 value: &[],
             })
             .map(Some),
+            _ => Ok(None),
         }
     }
 
@@ -188,7 +239,7 @@ impl<'c> Rows<'c> {
             None => None,
             Some(row) => {
                 let expires_at: Option<i64> = row.get(1)?;
-                if crate::expiry::alive(expires_at, self.now) {
+                if self.alive(expires_at) {
                     let r = RowRef {
                         key,
                         name: row.get_ref(0)?.as_blob_or_null()?,
@@ -210,10 +261,14 @@ impl<'c> Rows<'c> {
     /// expiry index, so the cost is one count of the table).
     pub(crate) fn count(&self) -> Result<u64> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT (SELECT count(*) FROM entries) \
-             - (SELECT count(*) FROM entries WHERE expires_at <= ?1)",
+            "SELECT (SELECT count(*) FROM entries) - count(*), max(expires_at) \
+             FROM entries WHERE expires_at <= ?1",
         )?;
-        let n: i64 = stmt.query_row([self.now], |r| r.get(0))?;
+        let (n, latest): (i64, Option<i64>) =
+            stmt.query_row([self.now], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        if let Some(at) = latest {
+            self.expired.set(self.expired.get().max(at));
+        }
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
@@ -246,6 +301,7 @@ impl<'c> Rows<'c> {
             f(scanned(row, 0, values)?)?;
             seen += 1;
         }
+        self.note_expired()?;
         Ok(seen)
     }
 
@@ -272,7 +328,7 @@ impl<'c> Rows<'c> {
         while let Some(row) = rows.next()? {
             f(scanned(row, 0, values)?)?;
         }
-        Ok(())
+        self.note_expired()
     }
 
     /// Hands up to `limit` rows, alive or not, with rowids after `after`, in

@@ -1,5 +1,6 @@
 //! [`Vault`]: a handle on one vault file, and [`Transaction`].
 
+use std::cell::Cell;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -326,18 +327,21 @@ impl Vault {
     /// Runs `f` on the rows in `mode`: the entry point of every operation.
     ///
     /// Expiry is decided at the later of the clock and the vault's clock
-    /// mark (see `mark.rs`); a write raises the mark in its own transaction.
+    /// mark (see `mark.rs`); a write raises the mark in its own transaction,
+    /// a read only when it skipped an entry that expired after the mark.
     pub(crate) fn run<R>(&self, mode: Mode, f: impl FnOnce(&Rows<'_>) -> Result<R>) -> Result<R> {
         let conn = self.lock()?;
         let clock = self.clock.now_ms();
         let now = self.mark.now(clock);
-        let rows = |c| Rows::new(c, now, clock);
+        let expired = Cell::new(i64::MIN);
+        let rows = |c| Rows::new(c, now, clock, &expired);
         let raise = |c: &Connection| match self.mark.due(now) {
             true => self.mark.raise(c, now),
             false => Ok(()),
         };
         let read = |out: Result<R>| {
-            self.mark.raise_after_read(&conn, now, self.busy_timeout);
+            self.mark
+                .raise_after_read(&conn, now, expired.get(), self.busy_timeout);
             out
         };
         match mode {
