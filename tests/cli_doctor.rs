@@ -145,9 +145,9 @@ fn doctor_names_what_failed_for_flipped_and_relabelled_rows() {
         doc,
         serde_json::json!({
             "unreadable": [
-                {"row": id_a, "name_fails": false, "value_fails": true, "other_generation": null},
-                {"row": id_b, "name_fails": true, "value_fails": false, "other_generation": null},
-                {"row": id_c, "name_fails": true, "value_fails": false, "other_generation": 7},
+                {"row": id_a, "name_fails": false, "value_fails": true, "other_generation": null, "too_large": false},
+                {"row": id_b, "name_fails": true, "value_fails": false, "other_generation": null, "too_large": false},
+                {"row": id_c, "name_fails": true, "value_fails": false, "other_generation": 7, "too_large": false},
             ],
             "deleted": [id_a, id_b, id_c],
         })
@@ -194,4 +194,77 @@ fn doctor_on_a_plain_vault_finds_nothing() {
     let env = Env::new();
     env.init_plain().set("k", "v", &[]);
     assert_eq!(env.stdout(["doctor"]), "no unreadable rows\n");
+}
+
+/// Our vault with entries `a` and `b`, and a planted row whose value is
+/// longer (70 MiB) than our connections let SQLite read (67 MiB); plain
+/// rusqlite (1 GB) writes it. Returns the env and the planted rowid.
+fn planted_oversized() -> (Env, i64) {
+    let env = Env::new();
+    env.init().set("a", "value-a", &[]).set("b", "value-b", &[]);
+    let conn = raw(&env.vault_path());
+    conn.execute(
+        "INSERT INTO entries (key, name, expires_at, value) \
+         VALUES (randomblob(32), randomblob(64), NULL, zeroblob(?1))",
+        [70i64 << 20],
+    )
+    .unwrap();
+    (env, conn.last_insert_rowid())
+}
+
+/// Regression: the oversized row came back from SQLite as TooBig, and
+/// `doctor` exited 1 instead of listing and deleting it.
+#[test]
+fn doctor_lists_and_deletes_a_row_too_large_to_read() {
+    let (env, planted) = planted_oversized();
+    let out = env.pw().arg("doctor").output().unwrap();
+    assert_error(&out, 4, &[PASS]);
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("row {planted}: too large to open\n")
+    );
+    assert_eq!(count(&raw(&env.vault_path())), 3);
+
+    let out = env
+        .pw()
+        .args(["--json", "doctor", "--yes"])
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        doc,
+        serde_json::json!({
+            "unreadable": [
+                {"row": planted, "name_fails": true, "value_fails": true, "other_generation": null, "too_large": true},
+            ],
+            "deleted": [planted],
+        })
+    );
+    assert_eq!(count(&raw(&env.vault_path())), 2);
+    assert_eq!(env.names(), ["a", "b"]);
+    assert_eq!(env.stdout(["doctor"]), "no unreadable rows\n");
+}
+
+/// Regression: `rotate --drop-unreadable` exited 1 on the oversized row.
+#[test]
+fn rotate_drop_unreadable_rotates_past_a_row_too_large_to_read() {
+    let (env, planted) = planted_oversized();
+    let out = env
+        .pw()
+        .args(["rotate", "--drop-unreadable"])
+        .output()
+        .unwrap();
+    assert_success(&out);
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "rotated vault \"default\": key generation 2; 1 unreadable row deleted\n"
+    );
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        format!("vaults: deleted unreadable row {planted}: too large to open\n")
+    );
+    assert_eq!(count(&raw(&env.vault_path())), 2);
+    assert_eq!(env.names(), ["a", "b"]);
+    assert_eq!(env.get("b"), b"value-b");
 }

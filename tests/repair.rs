@@ -145,3 +145,78 @@ fn a_stale_handle_gets_key_rotated_not_a_list_of_every_row() -> TestResult {
     assert_eq!(other.keys()?.len(), 3);
     Ok(())
 }
+
+/// Just over the 67 MiB that our connections let SQLite read in one column
+/// (`SQLITE_LIMIT_LENGTH`); a plain rusqlite connection (1 GB) writes it.
+const OVERSIZED: i64 = 70 << 20;
+
+/// Plants a row with these SQL expressions as its sealed name and value
+/// (`?1` is [`OVERSIZED`]); returns its rowid. `zeroblob` keeps it cheap.
+fn plant_oversized(path: &std::path::Path, name: &str, value: &str) -> i64 {
+    let conn = raw(path);
+    conn.execute(
+        &format!(
+            "INSERT INTO entries (key, name, expires_at, value) \
+             VALUES (randomblob(32), {name}, NULL, {value})"
+        ),
+        [OVERSIZED],
+    )
+    .unwrap();
+    conn.last_insert_rowid()
+}
+
+/// Regression: a planted name or value longer than SQLite's length limit
+/// made `unreadable_rows` fail (SQLite's TooBig, as `Corrupt`), so the
+/// repair meant to remove it could not run.
+#[test]
+fn rows_too_large_to_read_are_listed_and_dropped_unread() -> TestResult {
+    let (_dir, path, clock) = three_entries();
+    let big_value = plant_oversized(&path, "randomblob(64)", "zeroblob(?1)");
+    let big_name = plant_oversized(&path, "zeroblob(?1)", "randomblob(64)");
+    let vault = open(&path, PASS, &clock)?;
+    let found = vault.unreadable_rows()?;
+    assert_eq!(
+        found.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        [
+            format!("row {big_value}: too large to open"),
+            format!("row {big_name}: too large to open"),
+        ]
+    );
+    let dropped = vault.drop_unreadable(&[big_value, big_name])?;
+    assert_eq!(dropped, found);
+    assert!(vault.unreadable_rows()?.is_empty());
+    assert_eq!(vault.keys()?, ["a", "b", "c"]);
+    assert_eq!(
+        raw(&path).query_row("SELECT count(*) FROM entries", [], |r| r.get::<_, i64>(0))?,
+        3
+    );
+    Ok(())
+}
+
+/// Regression: `rotate_dropping_unreadable` failed on a row too large to
+/// read instead of deleting it; a plain rotate refuses it as unreadable.
+#[test]
+fn rotate_dropping_unreadable_deletes_a_row_too_large_to_read() -> TestResult {
+    let (_dir, path, clock) = three_entries();
+    let big = plant_oversized(&path, "randomblob(64)", "zeroblob(?1)");
+    let mut vault = open(&path, PASS, &clock)?;
+    let slot = vault.unlocked_slot();
+    assert_integrity(
+        vault.rotate(&[(slot, &pass(PASS))], |_| {}),
+        Integrity::Entry,
+    );
+    assert_eq!(vault.generation(), 1);
+    let mut last = None;
+    let (_change, dropped) =
+        vault.rotate_dropping_unreadable(&[(slot, &pass(PASS))], |p| last = Some(p))?;
+    assert_eq!(dropped.iter().map(|r| r.rowid).collect::<Vec<_>>(), [big]);
+    let last = last.unwrap();
+    assert_eq!((last.done, last.total), (3, 3));
+    assert_eq!(vault.generation(), 2);
+    drop(vault);
+    let vault = open(&path, PASS, &clock)?;
+    assert_eq!(vault.keys()?, ["a", "b", "c"]);
+    assert_eq!(vault.get::<String>("c")?.as_deref(), Some("value-c-XYZZY"));
+    assert!(vault.unreadable_rows()?.is_empty());
+    Ok(())
+}

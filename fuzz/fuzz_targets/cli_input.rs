@@ -12,6 +12,9 @@ mod error;
 #[path = "../../src/bin/vaults/input.rs"]
 mod input;
 #[allow(dead_code)]
+#[path = "../../src/bin/vaults/names.rs"]
+mod names;
+#[allow(dead_code)]
 #[path = "../../src/bin/vaults/transfer.rs"]
 mod transfer;
 #[allow(dead_code)]

@@ -292,6 +292,16 @@ impl KdfParams {
     }
 }
 
+#[cfg(test)]
+impl KdfParams {
+    /// Parameters above every ceiling, which only a test can make.
+    pub(crate) const ABOVE_HIGHEST: KdfParams = KdfParams {
+        memory_kib: u32::MAX,
+        iterations: u32::MAX,
+        parallelism: u32::MAX,
+    };
+}
+
 /// The most Argon2 work an unlock does: a ceiling on each passphrase slot's
 /// parameters, field by field, and a budget for all the slots one unlock
 /// tries (twice the cost of one slot at the ceiling).

@@ -30,10 +30,29 @@ pub struct UnreadableRow {
     /// The key generation the sealed name claims, when it is not the
     /// vault's current one (a relabelled row, or one a rotation never saw).
     pub other_generation: Option<u32>,
+    /// Whether a column is longer than any vault writes and SQLite reads:
+    /// the row is deleted unread, and neither its name nor its value opens.
+    pub too_large: bool,
+}
+
+impl UnreadableRow {
+    /// A row with a column too long to read.
+    pub(crate) fn too_large(rowid: i64) -> UnreadableRow {
+        UnreadableRow {
+            rowid,
+            name_fails: true,
+            value_fails: true,
+            other_generation: None,
+            too_large: true,
+        }
+    }
 }
 
 impl fmt::Display for UnreadableRow {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.too_large {
+            return write!(f, "row {}: too large to open", self.rowid);
+        }
         let what = match (self.name_fails, self.value_fails) {
             (true, true) => "its sealed name and value fail to open",
             (true, false) => "its sealed name fails to open",
@@ -66,7 +85,12 @@ impl EncryptedVault {
     /// error.
     pub fn unreadable_rows(&self) -> Result<Vec<UnreadableRow>> {
         self.with_rows(Mode::Snapshot, |rows| {
-            let mut found = Vec::new();
+            // Measured, never read: SQLite refuses to read them.
+            let mut found: Vec<UnreadableRow> = rows
+                .too_long_rowids()?
+                .into_iter()
+                .map(UnreadableRow::too_large)
+                .collect();
             let mut last = 0;
             loop {
                 let mut seen = 0;
@@ -77,6 +101,7 @@ impl EncryptedVault {
                     Ok(())
                 })?;
                 if seen < BATCH {
+                    found.sort_by_key(|r| r.rowid);
                     return Ok(found);
                 }
             }
@@ -106,9 +131,13 @@ impl EncryptedVault {
         let dropped = self.with_rows(Mode::Write, |rows| {
             let mut dropped = Vec::new();
             for &rowid in rowids {
-                let bad = rows
-                    .get_rowid(rowid, |row| examine(self.env(), rows, rowid, &row))?
-                    .flatten();
+                let bad = match rows.is_too_long(rowid)? {
+                    None => None,
+                    Some(true) => Some(UnreadableRow::too_large(rowid)),
+                    Some(false) => rows
+                        .get_rowid(rowid, |row| examine(self.env(), rows, rowid, &row))?
+                        .flatten(),
+                };
                 if let Some(bad) = bad {
                     rows.delete_rowid(rowid)?;
                     dropped.push(bad);
@@ -150,14 +179,17 @@ pub(crate) fn examine<E: Envelope>(
         name_fails,
         value_fails,
         other_generation,
+        too_large: false,
     }))
 }
 
-/// Whether an open failed its integrity check; other errors pass through.
+/// Whether an open failed its integrity check, or met a sealed value longer
+/// than any `put` makes (or opening to a plaintext over the value cap);
+/// other errors pass through.
 fn fails(opened: Result<()>) -> Result<bool> {
     match opened {
         Ok(()) => Ok(false),
-        Err(Error::Integrity(_)) => Ok(true),
+        Err(Error::Integrity(_) | Error::ValueTooLarge { .. }) => Ok(true),
         Err(e) => Err(e),
     }
 }

@@ -149,6 +149,14 @@ impl EncryptedVault {
             }
             rows.delete_expired()?;
             let mut dropped = Vec::new();
+            // The scan skips rows too long to read; they are deleted unread.
+            for rowid in rows.too_long_rowids()? {
+                if !drop_unreadable {
+                    return Err(Error::Integrity(Integrity::Entry));
+                }
+                rows.delete_rowid(rowid)?;
+                dropped.push(UnreadableRow::too_large(rowid));
+            }
             let total = rows.count_all()?;
             let mut done = 0;
             let mut last = 0;
@@ -189,9 +197,10 @@ impl EncryptedVault {
                     })();
                     match rewritten {
                         Ok(()) => {}
-                        Err(e @ Error::Integrity(Integrity::Name | Integrity::Entry))
-                            if drop_unreadable =>
-                        {
+                        Err(
+                            e @ (Error::Integrity(Integrity::Name | Integrity::Entry)
+                            | Error::ValueTooLarge { .. }),
+                        ) if drop_unreadable => {
                             // Deleted only once examined as unreadable.
                             match repair::examine(self.env(), rows, row.rowid, &view)? {
                                 Some(bad) => {

@@ -618,6 +618,10 @@ impl EncryptedVault {
     /// [`Error::KdfParams`], [`Error::Integrity`] for tampered metadata, a
     /// storage error.
     pub fn add_passphrase_slot(&self, passphrase: &Passphrase, params: KdfParams) -> Result<u32> {
+        // A full vault is refused before seconds of Argon2 are spent on it;
+        // `edit_slots` checks again under the write lock.
+        let meta = self.with_rows(Mode::Snapshot, |rows| self.read_meta(rows))?;
+        next_free_slot(&meta)?;
         let salt = slot::new_salt()?;
         // Argon2 runs before the write lock is taken.
         let kek = kdf::derive_kek(passphrase, &salt, &params)?;
@@ -835,3 +839,29 @@ impl Backend for EncryptedVault {
 }
 
 impl Store for EncryptedVault {}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+
+    /// Regression: the 17th slot was refused only after Argon2 had run on
+    /// its parameters. Parameters above every ceiling tell which check ran
+    /// first: the KDF's would fail with `KdfParams`.
+    #[test]
+    fn a_full_vault_refuses_a_slot_before_argon2_runs() {
+        let pass = Passphrase::new("correct horse battery staple").unwrap();
+        let vault = EncryptedVault::create_in_memory(&pass, KdfParams::MIN).unwrap();
+        for _ in 1..MAX_SLOTS {
+            vault.add_passphrase_slot(&pass, KdfParams::MIN).unwrap();
+        }
+        assert_eq!(vault.slots().unwrap().len(), MAX_SLOTS);
+        let err = vault
+            .add_passphrase_slot(&pass, KdfParams::ABOVE_HIGHEST)
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::TooManySlots { max: MAX_SLOTS }),
+            "{err:?}"
+        );
+    }
+}

@@ -52,6 +52,20 @@ pub struct Rows<'c> {
 
 const ALIVE: &str = "(expires_at IS NULL OR expires_at > ?2)";
 
+/// Longest column, in bytes, that a connection lets SQLite read
+/// (`SQLITE_LIMIT_LENGTH`, set by `schema::harden`); no vault writes one.
+const LONGEST_COLUMN: usize = crate::codec::MAX_STORED_LEN;
+
+/// The longest of a row's columns. `octet_length` reads only the record
+/// header, never the content: it works on a row too long to read.
+const ROW_LENGTH: &str =
+    "max(octet_length(key), ifnull(octet_length(name), 0), octet_length(value))";
+
+/// [`LONGEST_COLUMN`] as an SQL parameter.
+fn longest() -> i64 {
+    i64::try_from(LONGEST_COLUMN).unwrap_or(i64::MAX)
+}
+
 /// The row a scan selected as `key, name, expires_at[, value]` from column
 /// `first` on (the value left empty unless `values`).
 fn scanned<'r>(row: &'r rusqlite::Row<'_>, first: usize, values: bool) -> Result<RowRef<'r>> {
@@ -333,18 +347,19 @@ impl<'c> Rows<'c> {
 
     /// Hands up to `limit` rows, alive or not, with rowids after `after`, in
     /// rowid order, to `f` (for rotation, which rewrites every row once).
+    /// Rows too long to read are skipped: see [`Rows::too_long_rowids`].
     pub(crate) fn scan_rowids(
         &self,
         after: i64,
         limit: usize,
         mut f: impl FnMut(i64, RowRef<'_>) -> Result<()>,
     ) -> Result<()> {
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT rowid, key, name, expires_at, value FROM entries \
-             WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
-        )?;
+             WHERE rowid > ?1 AND {ROW_LENGTH} <= ?3 ORDER BY rowid LIMIT ?2"
+        ))?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut rows = stmt.query((after, limit))?;
+        let mut rows = stmt.query((after, limit, longest()))?;
         while let Some(row) = rows.next()? {
             f(row.get(0)?, scanned(row, 1, true)?)?;
         }
@@ -366,6 +381,28 @@ impl<'c> Rows<'c> {
             None => Ok(None),
             Some(row) => f(scanned(row, 0, true)?).map(Some),
         }
+    }
+
+    /// The rowids of the rows, alive or not, with a column longer than
+    /// [`LONGEST_COLUMN`]: only a planted row has one, and SQLite refuses to
+    /// read it (for repair, which deletes them unread).
+    pub(crate) fn too_long_rowids(&self) -> Result<Vec<i64>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT rowid FROM entries WHERE {ROW_LENGTH} > ?1 ORDER BY rowid"
+        ))?;
+        let rowids = stmt.query_map([longest()], |r| r.get(0))?;
+        Ok(rowids.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Whether the row with this rowid has a column longer than
+    /// [`LONGEST_COLUMN`]; `None` when there is no such row.
+    pub(crate) fn is_too_long(&self, rowid: i64) -> Result<Option<bool>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {ROW_LENGTH} > ?2 FROM entries WHERE rowid = ?1"
+        ))?;
+        Ok(stmt
+            .query_row((rowid, longest()), |r| r.get(0))
+            .optional()?)
     }
 
     /// Deletes the row with this rowid; whether there was one.

@@ -739,7 +739,7 @@ fn doctor_report(
         .iter()
         .map(|r| {
             json!({"row": r.rowid, "name_fails": r.name_fails, "value_fails": r.value_fails,
-                "other_generation": r.other_generation})
+                "other_generation": r.other_generation, "too_large": r.too_large})
         })
         .collect();
     say(

@@ -34,33 +34,62 @@ pub fn shown(name: &str) -> Cow<'_, str> {
 /// A name from the command line: as it is, or with `escaped`, in the form
 /// [`shown`] prints (a quoted one is unescaped, a bare one taken as it is).
 pub fn typed(arg: String, escaped: bool) -> CliResult<String> {
-    if !escaped {
+    let Some(inner) = arg.strip_prefix('"').filter(|_| escaped) else {
         return Ok(arg);
-    }
-    match arg.strip_prefix('"').and_then(|a| a.strip_suffix('"')) {
-        Some(inner) if arg.len() >= 2 => unescape(inner).ok_or_else(|| {
-            CliError::usage(format!(
-                "{arg} is not an escaped name as `vaults ls` prints it \
-                 (escapes: \\\\ \\\" \\' \\n \\r \\t \\0 \\u{{...}})"
-            ))
-        }),
-        _ => Ok(arg),
+    };
+    let why = match unescape_quoted(inner) {
+        Ok((name, "")) => return Ok(name),
+        Ok(_) => "text after the closing quote".to_owned(),
+        Err(e) => e.to_string(),
+    };
+    Err(CliError::usage(format!(
+        "{arg} is not an escaped name as `vaults ls` prints it: {why} \
+         (escapes: \\\\ \\\" \\' \\n \\r \\t \\0 \\u{{...}})"
+    )))
+}
+
+/// Why quoted text does not unescape. The messages quote none of the text:
+/// in a `.env` file it is a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Malformed {
+    /// A backslash before a character that is not an escape.
+    UnknownEscape,
+    /// `\u{` without its closing `}` before the closing quote.
+    UnterminatedUnicode,
+    /// `\u{...}` that is not 1 to 6 hex digits naming a character.
+    NotAChar,
+    /// No closing quote.
+    Unterminated,
+}
+
+impl std::fmt::Display for Malformed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Malformed::UnknownEscape => "an unknown escape",
+            Malformed::UnterminatedUnicode => "an unterminated \\u{...} escape",
+            Malformed::NotAChar => "a \\u{...} escape that names no character",
+            Malformed::Unterminated => "no closing quote",
+        })
     }
 }
 
-/// Undoes Rust's string escaping (`str`'s `Debug`).
-fn unescape(text: &str) -> Option<String> {
+/// Undoes Rust's string escaping (`str`'s `Debug`: `\\ \" \' \n \r \t \0
+/// \u{...}`) in `text`, which follows an opening quote, up to the first
+/// unescaped `"`. Returns the unescaped text and what follows that quote.
+pub fn unescape_quoted(text: &str) -> Result<(String, &str), Malformed> {
     let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c == '"' {
-            return None; // an unescaped quote inside
+    let mut chars = text.char_indices();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '"' => return Ok((out, text.get(at + 1..).unwrap_or_default())),
+            '\\' => {}
+            c => {
+                out.push(c);
+                continue;
+            }
         }
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        out.push(match chars.next()? {
+        let (_, escape) = chars.next().ok_or(Malformed::Unterminated)?;
+        out.push(match escape {
             '\\' => '\\',
             '"' => '"',
             '\'' => '\'',
@@ -69,16 +98,28 @@ fn unescape(text: &str) -> Option<String> {
             't' => '\t',
             '0' => '\0',
             'u' => {
-                if chars.next()? != '{' {
-                    return None;
+                if chars.next().map(|(_, c)| c) != Some('{') {
+                    return Err(Malformed::NotAChar);
                 }
-                let hex: String = chars.by_ref().take_while(|&c| c != '}').collect();
-                char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?
+                let mut hex = String::new();
+                loop {
+                    match chars.next() {
+                        Some((_, '}')) => break,
+                        Some((_, c)) if hex.len() < 6 && c.is_ascii_hexdigit() => hex.push(c),
+                        // The closing quote, or the end: the escape runs on.
+                        Some((_, '"')) | None => return Err(Malformed::UnterminatedUnicode),
+                        Some(_) => return Err(Malformed::NotAChar),
+                    }
+                }
+                u32::from_str_radix(&hex, 16)
+                    .ok()
+                    .and_then(char::from_u32)
+                    .ok_or(Malformed::NotAChar)?
             }
-            _ => return None,
+            _ => return Err(Malformed::UnknownEscape),
         });
     }
-    Some(out)
+    Err(Malformed::Unterminated)
 }
 
 #[cfg(test)]
@@ -121,5 +162,79 @@ mod tests {
         for bad in ["\"a\\q\"", "\"a\\u{zz}\"", "\"a\"b\"", "\"a\\\""] {
             assert!(typed(bad.into(), true).is_err(), "{bad}");
         }
+    }
+
+    /// Names with every kind of character the escaper writes, and text
+    /// that looks like escapes.
+    const ODD: [&str; 14] = [
+        "",
+        "\0",
+        "a\0b",
+        "\u{1}\u{1b}[2J\u{1f}\u{7f}\u{85}",
+        "\u{202e}fdp.exe\u{2066}\u{200b}\u{feff}\u{61c}",
+        "\\",
+        "\\u{41}",
+        "\\\"",
+        "\"",
+        "'\"'",
+        "\t\r\n\u{2028}",
+        "ключ🔑",
+        "}{",
+        "\u{10ffff}",
+    ];
+
+    #[test]
+    fn unescape_undoes_the_escaper() {
+        for name in ODD {
+            let quoted = format!("{name:?}");
+            let inner = quoted.strip_prefix('"').unwrap();
+            assert_eq!(
+                unescape_quoted(inner),
+                Ok((name.to_owned(), "")),
+                "{quoted}"
+            );
+            assert_eq!(typed(shown(name).into_owned(), true).unwrap(), name);
+        }
+        assert_eq!(
+            unescape_quoted("a\" # note"),
+            Ok(("a".to_owned(), " # note"))
+        );
+    }
+
+    /// Regression: `\u{41` at the end was read as `A`, its `take_while` running
+    /// to the end of the text.
+    #[test]
+    fn malformed_escapes_are_refused() {
+        use Malformed::*;
+        for (text, why) in [
+            ("\\u{41", UnterminatedUnicode),
+            ("\\u{41\"", UnterminatedUnicode),
+            ("\\u{\"", UnterminatedUnicode),
+            ("\\u{}\"", NotAChar),
+            ("\\u{zz}\"", NotAChar),
+            ("\\u{110000}\"", NotAChar),
+            ("\\u{d800}\"", NotAChar),
+            ("\\u{0000041}\"", NotAChar),
+            ("\\u41\"", NotAChar),
+            ("\\q\"", UnknownEscape),
+            ("\\x41\"", UnknownEscape),
+            ("\\$\"", UnknownEscape),
+            ("abc", Unterminated),
+            ("abc\\\"", Unterminated),
+            ("abc\\", Unterminated),
+        ] {
+            assert_eq!(unescape_quoted(text), Err(why), "{text}");
+        }
+        for bad in ["\"\\u{41\"", "\"\\u{41", "\"abc", "\"", "\"a\"b"] {
+            let err = typed(bad.into(), true).unwrap_err();
+            assert!(err.message.contains("not an escaped name"), "{bad}: {err}");
+        }
+        let err = typed("\"a\"b".into(), true).unwrap_err();
+        assert!(
+            err.message.contains("text after the closing quote"),
+            "{err}"
+        );
+        let err = typed("\"\\u{41".into(), true).unwrap_err();
+        assert!(err.message.contains("unterminated \\u{...}"), "{err}");
     }
 }

@@ -16,6 +16,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::bounded_json::{self, BoundedValue};
 use crate::error::{CliError, CliResult};
+use crate::names;
 use crate::values::{self, Bytes, Encoding, Stored};
 
 /// The `format` field of our export document.
@@ -623,7 +624,8 @@ impl Classify for serde_json::Error {
 
 /// Parses a `.env` file: `KEY=VALUE` lines, `#` comments, an optional
 /// `export ` prefix, values bare, 'single-quoted' (literal) or
-/// "double-quoted" (with \n, \t, \r, \", \\ escapes).
+/// "double-quoted" (with the escapes `vaults ls` writes names with:
+/// `\n \t \r \0 \" \' \\ \u{...}`; any other is refused).
 pub fn parse_env(data: &[u8]) -> CliResult<Vec<Item>> {
     let text =
         std::str::from_utf8(data).map_err(|_| CliError::failure("the .env file is not UTF-8"))?;
@@ -642,7 +644,10 @@ pub fn parse_env(data: &[u8]) -> CliResult<Vec<Item>> {
         }
         let raw = raw.trim();
         let value = if let Some(rest) = raw.strip_prefix('"') {
-            unescape_double(rest).ok_or_else(|| bad("unterminated double quote"))?
+            // What follows the closing quote is ignored, as before.
+            let (value, _) = names::unescape_quoted(rest)
+                .map_err(|e| bad(&format!("a double-quoted value with {e}")))?;
+            value
         } else if let Some(rest) = raw.strip_prefix('\'') {
             let end = rest
                 .find('\'')
@@ -660,25 +665,6 @@ pub fn parse_env(data: &[u8]) -> CliResult<Vec<Item>> {
         });
     }
     Ok(items)
-}
-
-/// The content of a double-quoted value up to its closing quote.
-fn unescape_double(rest: &str) -> Option<String> {
-    let mut out = String::with_capacity(rest.len());
-    let mut chars = rest.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => return Some(out),
-            '\\' => out.push(match chars.next()? {
-                'n' => '\n',
-                't' => '\t',
-                'r' => '\r',
-                other => other,
-            }),
-            c => out.push(c),
-        }
-    }
-    None
 }
 
 /// Stores `items` in one transaction, skipping those already expired;
@@ -809,6 +795,24 @@ mod tests {
         assert!(err.message.contains("line 2"), "{}", err.message);
         assert!(!err.message.contains("SECRETVALUE"));
         assert!(parse_env(b"A=\"open").is_err());
+    }
+
+    /// `.env` double quotes use the one unescaper of `vaults ls` names, and
+    /// its errors name the line and what is wrong, never the value.
+    #[test]
+    fn env_double_quotes_take_name_escapes_and_refuse_others() {
+        let items = parse_env(b"A=\"\\u{41}\\0\\\\\\'\" # note\n").unwrap();
+        assert_eq!(text(&items[0]), "A\0\\'");
+        for (data, why) in [
+            (&b"A=\"SECRET\\u{41\"\n"[..], "unterminated \\u{...} escape"),
+            (b"A=\"SECRET\\$\"\n", "unknown escape"),
+            (b"A=\"SECRET\\\"\n", "no closing quote"),
+        ] {
+            let err = parse_env(data).err().unwrap();
+            assert!(err.message.contains("line 1"), "{}", err.message);
+            assert!(err.message.contains(why), "{}", err.message);
+            assert!(!err.message.contains("SECRET"), "{}", err.message);
+        }
     }
 
     fn import(data: &[u8]) -> CliResult<(u64, u64)> {
