@@ -3,6 +3,9 @@
 #![no_main]
 
 #[allow(dead_code)]
+#[path = "../../src/bin/vaults/bounded_json.rs"]
+mod bounded_json;
+#[allow(dead_code)]
 #[path = "../../src/bin/vaults/cli.rs"]
 mod cli;
 #[allow(dead_code)]
