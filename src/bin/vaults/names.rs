@@ -97,6 +97,10 @@ pub fn unescape_quoted(text: &str) -> Result<(String, &str), Malformed> {
             'r' => '\r',
             't' => '\t',
             '0' => '\0',
+            // Shell-style escapes of `.env` files written to be sourced
+            // (`"pa\$s"`): what they were imported as before this parser.
+            '$' => '$',
+            '`' => '`',
             'u' => {
                 if chars.next().map(|(_, c)| c) != Some('{') {
                     return Err(Malformed::NotAChar);
@@ -218,7 +222,7 @@ mod tests {
             ("\\u41\"", NotAChar),
             ("\\q\"", UnknownEscape),
             ("\\x41\"", UnknownEscape),
-            ("\\$\"", UnknownEscape),
+            ("\\a\"", UnknownEscape),
             ("abc", Unterminated),
             ("abc\\\"", Unterminated),
             ("abc\\", Unterminated),

@@ -803,9 +803,13 @@ mod tests {
     fn env_double_quotes_take_name_escapes_and_refuse_others() {
         let items = parse_env(b"A=\"\\u{41}\\0\\\\\\'\" # note\n").unwrap();
         assert_eq!(text(&items[0]), "A\0\\'");
+        // Regression: `\$` in a sourced `.env` file was refused by the shared
+        // unescaper; it was imported as `$` before, and is again.
+        let items = parse_env(b"P=\"pa\\$s \\`x\\`\"\n").unwrap();
+        assert_eq!(text(&items[0]), "pa$s `x`");
         for (data, why) in [
             (&b"A=\"SECRET\\u{41\"\n"[..], "unterminated \\u{...} escape"),
-            (b"A=\"SECRET\\$\"\n", "unknown escape"),
+            (b"A=\"SECRET\\q\"\n", "unknown escape"),
             (b"A=\"SECRET\\\"\n", "no closing quote"),
         ] {
             let err = parse_env(data).err().unwrap();
