@@ -20,7 +20,7 @@ use vaults::{EncryptedVault, KdfParams, Passphrase, Store, Vault};
 
 fn seeds_dir(target: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/seeds")
+        .join("../../fuzz/seeds")
         .join(target)
 }
 

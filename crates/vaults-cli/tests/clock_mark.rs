@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod cli_util;
+#[path = "../../vaults/tests/common/mod.rs"]
 mod common;
 mod faketime;
 

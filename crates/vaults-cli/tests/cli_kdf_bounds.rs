@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod cli_util;
+#[path = "../../vaults/tests/common_enc/mod.rs"]
 mod common_enc;
 
 use cli_util::*;

@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod cli_util;
+#[path = "../../vaults/tests/common_enc/mod.rs"]
+mod common_enc;
 
 use cli_util::{Env, PASS, assert_error};
 use serde_json::json;
@@ -89,4 +91,55 @@ fn rotate_with_a_second_passphrase_slot_needs_a_terminal() {
     env.pw().args(["slot", "remove", "2"]).assert().success();
     env.pw().arg("rotate").assert().success();
     assert_eq!(env.get("k"), b"v4lue");
+}
+
+/// A library handle that saw the old key (and cached that its generation
+/// was current) notices a rotation done by the binary in another process.
+#[test]
+fn a_rotation_by_another_process_reaches_a_warm_handle() -> common_enc::TestResult {
+    use common_enc::*;
+    use vaults::{Error, ManualClock, Store};
+    const A: &str = "first passphrase";
+    const T0: i64 = 1_700_000_000_000;
+    // The same as above, with the rotation done by the `vaults` binary in a
+    // process of its own.
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("default.db");
+    let clock = ManualClock::new(T0);
+    create(&path, A, &clock)?.put("k", &1)?;
+    let stale = open(&path, A, &clock)?;
+    assert_eq!(stale.get::<i32>("absent")?, None);
+    assert_eq!(stale.get::<i32>("absent")?, None);
+
+    let mut rotate = std::process::Command::new(env!("CARGO_BIN_EXE_vaults"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("VAULTS_") {
+            rotate.env_remove(name);
+        }
+    }
+    let out = rotate
+        .arg("--dir")
+        .arg(dir.path())
+        .arg("rotate")
+        .env("VAULTS_PASSPHRASE", A)
+        .stdin(std::process::Stdio::null())
+        .output()?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    for e in [
+        err(stale.get::<i32>("absent")),
+        err(stale.get::<i32>("k")),
+        err(stale.put("new", &2)),
+    ] {
+        assert!(matches!(e, Error::KeyRotated), "{e:?}");
+    }
+    let fresh = open(&path, A, &clock)?;
+    assert_eq!(fresh.generation(), 2);
+    assert_eq!(fresh.get::<i32>("k")?, Some(1));
+    assert_eq!(fresh.get::<i32>("new")?, None);
+    Ok(())
 }

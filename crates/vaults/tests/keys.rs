@@ -418,51 +418,6 @@ fn a_handle_that_just_confirmed_its_keys_still_sees_a_rotation() -> TestResult {
     Ok(())
 }
 
-#[test]
-fn a_rotation_by_another_process_reaches_a_warm_handle() -> TestResult {
-    // The same as above, with the rotation done by the `vaults` binary in a
-    // process of its own.
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("default.db");
-    let clock = ManualClock::new(T0);
-    create(&path, A, &clock)?.put("k", &1)?;
-    let stale = open(&path, A, &clock)?;
-    assert_eq!(stale.get::<i32>("absent")?, None);
-    assert_eq!(stale.get::<i32>("absent")?, None);
-
-    let mut rotate = std::process::Command::new(env!("CARGO_BIN_EXE_vaults"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("VAULTS_") {
-            rotate.env_remove(name);
-        }
-    }
-    let out = rotate
-        .arg("--dir")
-        .arg(dir.path())
-        .arg("rotate")
-        .env("VAULTS_PASSPHRASE", A)
-        .stdin(std::process::Stdio::null())
-        .output()?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-
-    for e in [
-        err(stale.get::<i32>("absent")),
-        err(stale.get::<i32>("k")),
-        err(stale.put("new", &2)),
-    ] {
-        assert!(matches!(e, Error::KeyRotated), "{e:?}");
-    }
-    let fresh = open(&path, A, &clock)?;
-    assert_eq!(fresh.generation(), 2);
-    assert_eq!(fresh.get::<i32>("k")?, Some(1));
-    assert_eq!(fresh.get::<i32>("new")?, None);
-    Ok(())
-}
-
 fn clock_now(clock: &ManualClock) -> i64 {
     vaults::Clock::now_ms(clock)
 }

@@ -58,7 +58,7 @@ pub use store::{Iter, MAX_NAME_LEN, MAX_VALUE_LEN, Store};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]
-#[doc = include_str!("../README.md")]
+#[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
 
 /// Every handle can be shared across threads (DESIGN: `Vault` is

@@ -1,4 +1,6 @@
-//! `vaults`: the command-line companion of the `vaults` library.
+//! `vaults-cli`: the `vaults` command, the command-line companion of the
+//! `vaults` library. The binary is `src/main.rs`; the code lives here so that
+//! tests and fuzz targets link its parsers.
 //!
 //! A thin shell: it parses arguments, finds secrets (passphrase sources,
 //! prompts, the kernel keyring), calls the library, and prints. Exit codes: 0
@@ -23,7 +25,16 @@ use std::sync::OnceLock;
 
 use clap::Parser;
 
-fn main() -> ExitCode {
+/// The parsers the fuzz targets drive. Not a stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::cli::parse_duration;
+    pub use crate::transfer::{parse_env, parse_export};
+    pub use crate::values::{env_value, show};
+}
+
+/// Runs the `vaults` command with this process's arguments.
+pub fn main() -> ExitCode {
     harden();
     init_logging();
     let cli = cli::Cli::parse();
