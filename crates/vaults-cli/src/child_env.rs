@@ -8,8 +8,8 @@ use std::os::unix::ffi::OsStrExt;
 
 use vaults::Store;
 
-use crate::error::{CliError, CliResult};
-use crate::secrets;
+use crate::error::{Error, Result};
+use crate::output;
 use crate::values;
 
 /// Variables that make a dynamic loader, a shell, an interpreter or a tool
@@ -89,13 +89,9 @@ fn is_ours(var: &OsStr) -> bool {
 ///
 /// Linear in the number of entries: names are read once, each value once,
 /// clashes found through a map.
-pub fn build<S: Store>(
-    s: &S,
-    prefix: &str,
-    only: &[String],
-) -> CliResult<Vec<(OsString, OsString)>> {
+pub fn build<S: Store>(s: &S, prefix: &str, only: &[String]) -> Result<Vec<(OsString, OsString)>> {
     if prefix.contains(['=', '\0']) {
-        return Err(CliError::usage("--prefix cannot contain '=' or a NUL byte"));
+        return Err(Error::usage("--prefix cannot contain '=' or a NUL byte"));
     }
     let named = !only.is_empty();
     let found = match named {
@@ -107,11 +103,11 @@ pub fn build<S: Store>(
     for (name, value) in found {
         let Some(value) = value else {
             if named {
-                return Err(CliError::failure(format!(
+                return Err(Error::other(format!(
                     "entry {name:?} cannot be an environment variable (binary or has a NUL byte)"
                 )));
             }
-            secrets::notice(&format!(
+            output::notice(&format!(
                 "vaults: skipped entry {name:?}: binary or has a NUL byte, so it cannot be an \
                  environment variable"
             ));
@@ -119,20 +115,20 @@ pub fn build<S: Store>(
         };
         let var = values::env_name(prefix, &name);
         if is_control(&var) && !named {
-            return Err(CliError::usage(format!(
+            return Err(Error::usage(format!(
                 "entry {name:?} would set ${var}, which steers a loader, a shell or an \
                  interpreter; name it with --only to pass it on anyway"
             )));
         }
         if var.len() + value.len() + 2 > MAX_ARG_STRLEN {
-            return Err(CliError::failure(format!(
+            return Err(Error::other(format!(
                 "entry {name:?} is too large for an environment variable ({} bytes; Linux takes \
                  at most {MAX_ARG_STRLEN} bytes per variable)",
                 value.len()
             )));
         }
         if let Some(clash) = by_var.insert(var.clone(), name.clone()) {
-            return Err(CliError::usage(format!(
+            return Err(Error::usage(format!(
                 "entries {clash:?} and {name:?} both map to ${var}; use --only to pick one"
             )));
         }
@@ -143,7 +139,7 @@ pub fn build<S: Store>(
         .collect();
     for (name, var, value) in entries {
         if std::env::var_os(&var).is_some() {
-            secrets::notice(&format!("vaults: entry {name:?} overrides ${var}"));
+            output::notice(&format!("vaults: entry {name:?} overrides ${var}"));
         }
         env.push((var.into(), value.into()));
     }
@@ -151,11 +147,11 @@ pub fn build<S: Store>(
 }
 
 /// Each of `names` with its value as a variable's (`None`: it cannot be one).
-fn read_named<S: Store>(s: &S, names: &[String]) -> CliResult<Vec<(String, Option<String>)>> {
+fn read_named<S: Store>(s: &S, names: &[String]) -> Result<Vec<(String, Option<String>)>> {
     names
         .iter()
         .map(|name| {
-            let stored = s.get_bytes(name)?.ok_or_else(|| CliError::no_entry(name))?;
+            let stored = s.get_bytes(name)?.ok_or_else(|| Error::no_entry(name))?;
             Ok((name.clone(), values::env_value(&stored)))
         })
         .collect()
@@ -164,7 +160,7 @@ fn read_named<S: Store>(s: &S, names: &[String]) -> CliResult<Vec<(String, Optio
 /// Every entry, sorted by name, in one pass of the library's iterator;
 /// through [`read_named`] if a value is not CBOR at all (raw bytes from
 /// another program), which the iterator cannot hand out with its name.
-fn read_all<S: Store>(s: &S) -> CliResult<Vec<(String, Option<String>)>> {
+fn read_all<S: Store>(s: &S) -> Result<Vec<(String, Option<String>)>> {
     let mut all = Vec::new();
     for item in s.iter::<ciborium::Value>() {
         match item {
@@ -180,7 +176,7 @@ fn read_all<S: Store>(s: &S) -> CliResult<Vec<(String, Option<String>)>> {
 /// Fails, before `exec`, when `argv` and `env` would not fit in what
 /// Linux takes: `execve` would fail with "argument list too long" only
 /// after the child's arguments were copied.
-pub fn check_fits(argv: &[OsString], env: &[(OsString, OsString)]) -> CliResult<()> {
+pub fn check_fits(argv: &[OsString], env: &[(OsString, OsString)]) -> Result<()> {
     let strings: usize = argv.iter().map(|a| a.len() + 1).sum::<usize>()
         + env
             .iter()
@@ -190,7 +186,7 @@ pub fn check_fits(argv: &[OsString], env: &[(OsString, OsString)]) -> CliResult<
     let need = strings + pointers + PATH_MAX;
     let limit = exec_limit();
     if need > limit {
-        return Err(CliError::failure(format!(
+        return Err(Error::other(format!(
             "the environment would not fit: {} variables and the command take about {need} \
              bytes, over the {limit} bytes the system allows (a quarter of `ulimit -s`); pass \
              fewer entries with --only",

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use crate::error::{CliError, CliResult};
+use crate::error::{Error, Result};
 
 /// A name as `ls` prints it: as it is, or, when it could pass for something
 /// else, quoted and escaped as Rust writes a string (`"a\nb"`,
@@ -33,7 +33,7 @@ pub fn shown(name: &str) -> Cow<'_, str> {
 
 /// A name from the command line: as it is, or with `escaped`, in the form
 /// [`shown`] prints (a quoted one is unescaped, a bare one taken as it is).
-pub fn typed(arg: String, escaped: bool) -> CliResult<String> {
+pub fn typed(arg: String, escaped: bool) -> Result<String> {
     let Some(inner) = arg.strip_prefix('"').filter(|_| escaped) else {
         return Ok(arg);
     };
@@ -42,7 +42,7 @@ pub fn typed(arg: String, escaped: bool) -> CliResult<String> {
         Ok(_) => "text after the closing quote".to_owned(),
         Err(e) => e.to_string(),
     };
-    Err(CliError::usage(format!(
+    Err(Error::usage(format!(
         "{arg} is not an escaped name as `vaults ls` prints it: {why} \
          (escapes: \\\\ \\\" \\' \\n \\r \\t \\0 \\u{{...}})"
     )))
@@ -231,14 +231,17 @@ mod tests {
         }
         for bad in ["\"\\u{41\"", "\"\\u{41", "\"abc", "\"", "\"a\"b"] {
             let err = typed(bad.into(), true).unwrap_err();
-            assert!(err.message.contains("not an escaped name"), "{bad}: {err}");
+            assert!(
+                err.to_string().contains("not an escaped name"),
+                "{bad}: {err}"
+            );
         }
         let err = typed("\"a\"b".into(), true).unwrap_err();
         assert!(
-            err.message.contains("text after the closing quote"),
+            err.to_string().contains("text after the closing quote"),
             "{err}"
         );
         let err = typed("\"\\u{41".into(), true).unwrap_err();
-        assert!(err.message.contains("unterminated \\u{...}"), "{err}");
+        assert!(err.to_string().contains("unterminated \\u{...}"), "{err}");
     }
 }

@@ -1,77 +1,17 @@
-//! Finding the vault a command means, and opening it: plain, or encrypted and
-//! unlocked through the first passphrase source that has something.
-
-use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+//! Opening the vault a command means, once: plain or encrypted as the user
+//! expects (never as the file says), and unlocked through the first
+//! passphrase source that has something.
 
 use vaults::{
-    EncryptedVault, Error, KdfCeiling, Keyring, Kind, LockedVault, Passphrase, Vault, VaultDir,
+    EncryptedVault, Error as LibError, KdfCeiling, Keyring, Kind, LockedVault, Passphrase, Vault,
 };
 
-use crate::cli::Global;
-use crate::error::{self, CliError, CliResult};
-use crate::plain_list;
-use crate::secrets::{self, KernelKeyring};
-
-/// The vault a command works on.
-pub struct Target {
-    pub dir: VaultDir,
-    pub name: String,
-    pub path: PathBuf,
-    /// `--busy-timeout`: how long a write waits for another writer.
-    pub busy_timeout: std::time::Duration,
-}
-
-impl Target {
-    /// `--dir` / `$VAULTS_DIR`, or the platform data folder; `--vault`.
-    pub fn from(g: &Global) -> CliResult<Target> {
-        let root = match &g.dir {
-            Some(dir) => dir.clone(),
-            None => directories::ProjectDirs::from("", "", "vaults")
-                .ok_or_else(|| {
-                    CliError::usage("no home folder to keep vaults in: set VAULTS_DIR or --dir")
-                })?
-                .data_dir()
-                .to_owned(),
-        };
-        let dir = VaultDir::new(root);
-        let path = dir.path_of(&g.vault)?;
-        Ok(Target {
-            dir,
-            name: g.vault.clone(),
-            path,
-            busy_timeout: g.busy_timeout,
-        })
-    }
-
-    /// How this command opens the vault: with its `--busy-timeout`.
-    pub fn options(&self) -> vaults::OpenOptions {
-        vaults::OpenOptions::new().busy_timeout(self.busy_timeout)
-    }
-
-    /// Fails with exit code 3 unless the vault file exists.
-    pub fn must_exist(&self) -> CliResult<()> {
-        if self.path.is_file() {
-            warn_if_exposed(&self.path);
-            Ok(())
-        } else {
-            Err(CliError::not_found(format!(
-                "no vault {:?} in {}; run `vaults init` to create it",
-                self.name,
-                self.dir.root().display()
-            )))
-        }
-    }
-}
-
-/// Warns on stderr, like ssh's StrictModes, when others could read or change
-/// a vault (see [`vaults::Exposure`]). The vault is still used: the warning
-/// says what to fix.
-fn warn_if_exposed(path: &std::path::Path) {
-    for found in vaults::Exposure::check(path) {
-        secrets::notice(&format!("warning: {found}"));
-    }
-}
+use crate::context::{Context, Target};
+use crate::error::{Error, Result};
+use crate::kernel_keyring::{kernel_keyring, keyring_store};
+use crate::output;
+use crate::passphrase;
+use crate::plain_list::Recorded;
 
 /// An opened vault of either kind.
 pub enum Opened {
@@ -85,6 +25,30 @@ pub enum Locked {
     Encrypted(LockedVault),
 }
 
+/// Fails with exit code 3 unless the vault file exists; warns when others
+/// could read or change it.
+fn must_exist(t: &Target) -> Result<()> {
+    if t.path.is_file() {
+        warn_if_exposed(&t.path);
+        Ok(())
+    } else {
+        Err(Error::not_found(format!(
+            "no vault {:?} in {}; run `vaults init` to create it",
+            t.name,
+            t.dir.root().display()
+        )))
+    }
+}
+
+/// Warns on stderr, like ssh's StrictModes, when others could read or change
+/// a vault (see [`vaults::Exposure`]). The vault is still used: the warning
+/// says what to fix.
+fn warn_if_exposed(path: &std::path::Path) {
+    for found in vaults::Exposure::check(path) {
+        output::notice(&format!("warning: {found}"));
+    }
+}
+
 /// Opens the target without unlocking it.
 ///
 /// The file never decides that a vault is plain: one whose kind says so is
@@ -92,65 +56,92 @@ pub enum Locked {
 /// --plain` recorded this very vault (path and id) in the user's config.
 /// Otherwise it is an encrypted vault relabelled, or a file put in an
 /// encrypted vault's place, and new secrets would go into it in clear.
-pub fn open_locked(g: &Global, t: &Target) -> CliResult<Locked> {
-    t.must_exist()?;
-    match LockedVault::open_with(&t.options(), &t.path) {
-        Ok(locked) => Ok(Locked::Encrypted(
-            locked.with_keyring(Keyring::default_store()),
-        )),
-        Err(Error::WrongKind {
-            found: Kind::Plain, ..
-        }) => {
-            let vault = t.options().create(false).open(&t.path)?;
-            if g.plain || plain_list::contains(&t.path, &vault.id())? {
-                Ok(Locked::Plain(vault))
-            } else {
-                Err(CliError::new(
-                    error::AUTH,
-                    format!(
-                        "vault {:?} looks tampered with: its file says it is plain, but no plain \
-                         vault was created at this path (pass --plain or set VAULTS_PLAIN=1 if \
-                         you mean a plain vault)",
-                        t.name
-                    ),
-                ))
+///
+/// So the kind to open is decided before the file is opened, and it is
+/// opened once. Only a file that holds an encrypted vault where the user
+/// expected a plain one is opened a second time, as what it is: the library
+/// has no call that opens a file of either kind.
+pub fn open_locked(ctx: &Context) -> Result<Locked> {
+    let t = &ctx.target;
+    must_exist(t)?;
+    // `--plain` settles it: the list is not read.
+    let recorded = (!ctx.plain).then(|| Recorded::look_up(&t.path));
+    let expect_plain = recorded.as_ref().is_none_or(Recorded::is_recorded);
+    if expect_plain {
+        match t.options().create(false).open(&t.path) {
+            Ok(vault) => {
+                let trusted = match recorded {
+                    Some(recorded) => recorded.contains(&vault.id())?,
+                    None => true, // --plain
+                };
+                match trusted {
+                    true => Ok(Locked::Plain(vault)),
+                    false => Err(tampered(t)),
+                }
             }
+            Err(LibError::WrongKind {
+                found: Kind::Encrypted,
+                ..
+            }) => Ok(Locked::Encrypted(reopen(t)?)),
+            Err(e) => Err(e.into()),
         }
-        Err(e) => Err(e.into()),
+    } else {
+        match LockedVault::open_with(&t.options(), &t.path) {
+            Ok(locked) => Ok(Locked::Encrypted(
+                locked.with_keyring(Keyring::default_store()),
+            )),
+            // Not recorded, not asked for: whatever plain vault this is, it
+            // is refused, after what the list had to say.
+            Err(LibError::WrongKind {
+                found: Kind::Plain, ..
+            }) => {
+                if let Some(recorded) = recorded {
+                    recorded.refused()?;
+                }
+                Err(tampered(t))
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
 
+/// A file that says it is plain where no plain vault was made.
+fn tampered(t: &Target) -> Error {
+    Error::auth(format!(
+        "vault {:?} looks tampered with: its file says it is plain, but no plain \
+         vault was created at this path (pass --plain or set VAULTS_PLAIN=1 if \
+         you mean a plain vault)",
+        t.name
+    ))
+}
+
 /// Opens the target, unlocking an encrypted vault.
-pub fn open(g: &Global, t: &Target) -> CliResult<Opened> {
-    match open_locked(g, t)? {
+pub fn open(ctx: &Context) -> Result<Opened> {
+    match open_locked(ctx)? {
         Locked::Plain(v) => Ok(Opened::Plain(v)),
-        Locked::Encrypted(locked) => unlock(g, t, locked, true).map(Opened::Encrypted),
+        Locked::Encrypted(locked) => unlock(ctx, locked, true).map(Opened::Encrypted),
     }
 }
 
 /// Opens the target, which must be encrypted, with a passphrase (no cached
 /// key, no keyring): for commands that change slots.
-pub fn open_with_passphrase(g: &Global, t: &Target) -> CliResult<EncryptedVault> {
-    match open_locked(g, t)? {
-        Locked::Plain(_) => Err(CliError::usage(format!(
+pub fn open_with_passphrase(ctx: &Context) -> Result<EncryptedVault> {
+    match open_locked(ctx)? {
+        Locked::Plain(_) => Err(Error::usage(format!(
             "vault {:?} is plain: it has no keys",
-            t.name
+            ctx.target.name
         ))),
-        Locked::Encrypted(locked) => unlock(g, t, locked, false),
+        Locked::Encrypted(locked) => unlock(ctx, locked, false),
     }
 }
 
 /// Unlocks with, first found: a given passphrase, the cached key (when
 /// `shortcuts`), a keyring slot (when `shortcuts`), a prompt.
-fn unlock(
-    g: &Global,
-    t: &Target,
-    locked: LockedVault,
-    shortcuts: bool,
-) -> CliResult<EncryptedVault> {
-    if let Some(pass) = secrets::given_passphrase(g)? {
-        return unlock_with_passphrase(g, locked, &pass);
+fn unlock(ctx: &Context, locked: LockedVault, shortcuts: bool) -> Result<EncryptedVault> {
+    if let Some(pass) = passphrase::given_passphrase(ctx)? {
+        return unlock_with_passphrase(ctx, locked, &pass);
     }
+    let t = &ctx.target;
     let mut locked = locked;
     if shortcuts {
         let id = locked.id();
@@ -160,7 +151,7 @@ fn unlock(
             match locked.unlock_with_key(&key) {
                 Ok(vault) => return Ok(vault),
                 // A key cached before a rotation: drop it and ask.
-                Err(Error::WrongPassphrase) => {
+                Err(LibError::WrongPassphrase) => {
                     keyring.forget(&id);
                     locked = reopen(t)?;
                 }
@@ -182,80 +173,37 @@ fn unlock(
         }
     }
     let pass =
-        secrets::prompt_passphrase(g, &format!("Passphrase for vault {:?}: ", t.name), false)?;
-    unlock_with_passphrase(g, locked, &pass)
+        passphrase::prompt_passphrase(ctx, &format!("Passphrase for vault {:?}: ", t.name), false)?;
+    unlock_with_passphrase(ctx, locked, &pass)
 }
 
 /// Unlocks with a passphrase: through `--slot` alone when given, else
 /// through the slots within the Argon2 ceiling (raised by
 /// `--allow-slow-unlock`), after a warning on stderr for each slot skipped.
 pub fn unlock_with_passphrase(
-    g: &Global,
+    ctx: &Context,
     locked: LockedVault,
     pass: &Passphrase,
-) -> CliResult<EncryptedVault> {
-    let locked = match g.allow_slow_unlock {
+) -> Result<EncryptedVault> {
+    let locked = match ctx.allow_slow_unlock {
         true => locked.with_kdf_ceiling(KdfCeiling::HIGHEST),
         false => locked,
     };
-    if let Some(id) = g.slot {
+    if let Some(id) = ctx.slot {
         return Ok(locked.unlock_slot(id, pass)?);
     }
     for skipped in locked.skipped_slots()? {
         let hint = match skipped.reason {
             vaults::SkipReason::OverBudget => format!(" (--slot {})", skipped.id),
-            _ if g.allow_slow_unlock => String::new(),
+            _ if ctx.allow_slow_unlock => String::new(),
             _ => " (--allow-slow-unlock tries it)".to_owned(),
         };
-        secrets::notice(&format!("vaults: warning: {skipped}{hint}"));
+        output::notice(&format!("vaults: warning: {skipped}{hint}"));
     }
     Ok(locked.unlock(pass)?)
 }
 
 /// Opens the target's encrypted vault again, locked.
-pub fn reopen(t: &Target) -> CliResult<LockedVault> {
+pub fn reopen(t: &Target) -> Result<LockedVault> {
     Ok(LockedVault::open_with(&t.options(), &t.path)?.with_keyring(Keyring::default_store()))
-}
-
-/// The kernel keyring, joined once per process; `None` where unusable.
-pub fn kernel_keyring() -> Option<&'static KernelKeyring> {
-    static RING: OnceLock<Option<KernelKeyring>> = OnceLock::new();
-    RING.get_or_init(|| match KernelKeyring::open() {
-        Ok(k) => Some(k),
-        Err(e) => {
-            tracing::debug!(error = %e, "kernel keyring unavailable");
-            None
-        }
-    })
-    .as_ref()
-}
-
-/// Sets keyring-core's default store to the kernel keyutils store, once;
-/// `None` where the kernel keyring is unusable.
-pub fn keyring_store() -> Option<()> {
-    static STORE: OnceLock<Option<()>> = OnceLock::new();
-    *STORE.get_or_init(|| {
-        // The keyutils store needs the session keyring joined first.
-        kernel_keyring()?;
-        match linux_keyutils_keyring_store::Store::new() {
-            Ok(store) => {
-                let store: Arc<keyring_core::CredentialStore> = store;
-                keyring_core::set_default_store(store);
-                Some(())
-            }
-            Err(e) => {
-                tracing::debug!(error = %e, "keyutils store unavailable");
-                None
-            }
-        }
-    })
-}
-
-/// Like [`keyring_store`], but an error for commands that need it.
-pub fn require_keyring() -> CliResult<Keyring> {
-    keyring_store()
-        .map(|()| Keyring::default_store())
-        .ok_or_else(|| {
-            CliError::failure("no usable kernel keyring here: keyring slots are unavailable")
-        })
 }

@@ -25,8 +25,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{CliError, CliResult};
-use crate::secrets;
+use crate::error::{Error, Result};
+use crate::output;
 
 const FILE: &str = "plain-vaults.json";
 const LOCK: &str = "plain-vaults.lock";
@@ -46,11 +46,11 @@ struct Record {
 }
 
 /// The config folder holding the list.
-fn folder() -> CliResult<PathBuf> {
+fn folder() -> Result<PathBuf> {
     directories::ProjectDirs::from("", "", "vaults")
         .map(|d| d.config_dir().to_owned())
         .ok_or_else(|| {
-            CliError::failure(
+            Error::other(
                 "no config folder to record plain vaults in (set HOME or XDG_CONFIG_HOME); \
                  pass --plain instead",
             )
@@ -58,10 +58,10 @@ fn folder() -> CliResult<PathBuf> {
 }
 
 /// The key a vault is recorded under: its absolute path, symlinks kept.
-fn key(vault: &Path) -> CliResult<String> {
+fn key(vault: &Path) -> Result<String> {
     let abs = std::path::absolute(vault)?;
     abs.to_str().map(str::to_owned).ok_or_else(|| {
-        CliError::usage(format!(
+        Error::usage(format!(
             "cannot record a plain vault at {}, a path that is not UTF-8; pass --plain each time instead",
             abs.display()
         ))
@@ -75,10 +75,18 @@ fn hex(id: &[u8; 16]) -> String {
 /// Reads the list; a missing file is an empty list. A list that another
 /// user owns or may write, or one in such a folder, is not trusted (with a
 /// warning). The checks are made on the open file, the one that is read.
-fn read(folder: &Path) -> CliResult<List> {
+fn read(folder: &Path) -> Result<List> {
+    let (list, warning) = read_quietly(folder)?;
+    if let Some(warning) = warning {
+        output::notice(&warning);
+    }
+    Ok(list)
+}
+
+/// [`read`], with its warning returned rather than printed.
+fn read_quietly(folder: &Path) -> Result<(List, Option<String>)> {
     let path = folder.join(FILE);
-    let fail =
-        |e: std::io::Error| CliError::failure(format!("cannot read {}: {e}", path.display()));
+    let fail = |e: std::io::Error| Error::other(format!("cannot read {}: {e}", path.display()));
     // Never through a symlink (the list is only ever renamed into place),
     // and a FIFO planted there does not block the open.
     let file = match OpenOptions::new()
@@ -87,12 +95,12 @@ fn read(folder: &Path) -> CliResult<List> {
         .open(&path)
     {
         Ok(file) => file,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(List::default()),
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok((List::default(), None)),
         Err(e) => return Err(fail(e)),
     };
     let meta = file.metadata().map_err(fail)?;
     if !meta.is_file() {
-        return Err(CliError::failure(format!(
+        return Err(Error::other(format!(
             "{} is not a file; delete it, and pass --plain meanwhile",
             path.display()
         )));
@@ -103,27 +111,28 @@ fn read(folder: &Path) -> CliResult<List> {
             .and_then(|m| loose(&m))
             .map(|p| format!("its folder: {p}"))
     }) {
-        secrets::notice(&format!("warning: ignoring {}: {problem}", path.display()));
-        return Ok(List::default());
+        let warning = format!("warning: ignoring {}: {problem}", path.display());
+        return Ok((List::default(), Some(warning)));
     }
     let mut text = Vec::new();
     file.take(MAX_LEN + 1)
         .read_to_end(&mut text)
         .map_err(fail)?;
     if text.len() as u64 > MAX_LEN {
-        return Err(CliError::failure(format!(
+        return Err(Error::other(format!(
             "{} is larger than {} KiB, too large for a list of plain vaults; \
              fix or delete it, and pass --plain meanwhile",
             path.display(),
             MAX_LEN / 1024
         )));
     }
-    serde_json::from_slice(&text).map_err(|e| {
-        CliError::failure(format!(
+    let list = serde_json::from_slice(&text).map_err(|e| {
+        Error::other(format!(
             "{} is damaged ({e}); fix or delete it, and pass --plain meanwhile",
             path.display()
         ))
-    })
+    })?;
+    Ok((list, None))
 }
 
 /// What makes the list (or its folder) someone else's to change, if anything.
@@ -141,12 +150,12 @@ fn loose(meta: &std::fs::Metadata) -> Option<String> {
 }
 
 /// Fails unless the config folder, if it exists, is the user's alone to change.
-fn check_folder(folder: &Path) -> CliResult<()> {
+fn check_folder(folder: &Path) -> Result<()> {
     let meta = match std::fs::metadata(folder) {
         Ok(meta) => meta,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
         Err(e) => {
-            return Err(CliError::failure(format!(
+            return Err(Error::other(format!(
                 "cannot check {}: {e}",
                 folder.display()
             )));
@@ -154,11 +163,11 @@ fn check_folder(folder: &Path) -> CliResult<()> {
     };
     match loose(&meta) {
         None if meta.is_dir() => Ok(()),
-        None => Err(CliError::failure(format!(
+        None => Err(Error::other(format!(
             "{} is not a folder; cannot record plain vaults in it; pass --plain instead",
             folder.display()
         ))),
-        Some(problem) => Err(CliError::failure(format!(
+        Some(problem) => Err(Error::other(format!(
             "refusing to keep the plain-vault list in {shown}: {problem}; \
              make it yours and owner-only (chmod 700 {shown}), or pass --plain instead",
             shown = folder.display()
@@ -166,24 +175,70 @@ fn check_folder(folder: &Path) -> CliResult<()> {
     }
 }
 
-/// Whether `init --plain` recorded the plain vault `id` at `vault`.
-pub fn contains(vault: &Path, id: &[u8; 16]) -> CliResult<bool> {
-    let want = Record {
-        path: key(vault)?,
-        id: hex(id),
-    };
-    Ok(read(&folder()?)?.plain_vaults.contains(&want))
+/// What the list says of one vault path, read before the vault is opened
+/// so that the CLI knows which kind to open it as. Its warning and its
+/// error matter only once the file turns out plain, so they wait till then.
+pub struct Recorded {
+    /// The ids recorded at the path (one, unless the list was edited).
+    ids: Result<Vec<String>>,
+    warning: Option<String>,
+}
+
+impl Recorded {
+    /// Looks `vault` up in the list.
+    pub fn look_up(vault: &Path) -> Recorded {
+        let found = key(vault).and_then(|path| Ok((path, read_quietly(&folder()?)?)));
+        match found {
+            Ok((path, (list, warning))) => Recorded {
+                ids: Ok(list
+                    .plain_vaults
+                    .into_iter()
+                    .filter(|r| r.path == path)
+                    .map(|r| r.id)
+                    .collect()),
+                warning,
+            },
+            Err(e) => Recorded {
+                ids: Err(e),
+                warning: None,
+            },
+        }
+    }
+
+    /// Whether `init --plain` recorded a plain vault at the path.
+    pub fn is_recorded(&self) -> bool {
+        self.ids.as_ref().is_ok_and(|ids| !ids.is_empty())
+    }
+
+    /// Whether `init --plain` recorded the plain vault `id` at the path
+    /// (after the list's warning, if it had one).
+    pub fn contains(self, id: &[u8; 16]) -> Result<bool> {
+        Ok(self.ids()?.contains(&hex(id)))
+    }
+
+    /// The list's warning and error, for a plain file refused without its
+    /// id being asked for (nothing is recorded at its path).
+    pub fn refused(self) -> Result<()> {
+        self.ids().map(drop)
+    }
+
+    fn ids(self) -> Result<Vec<String>> {
+        if let Some(warning) = &self.warning {
+            output::notice(warning);
+        }
+        self.ids
+    }
 }
 
 /// Fails unless [`add`] could record a vault at `vault` (checked before
 /// `init --plain` creates anything).
-pub fn check_recordable(vault: &Path) -> CliResult<()> {
+pub fn check_recordable(vault: &Path) -> Result<()> {
     key(vault)?;
     check_folder(&folder()?)
 }
 
 /// Records the plain vault `id` at `vault`, replacing any record of that path.
-pub fn add(vault: &Path, id: &[u8; 16]) -> CliResult<()> {
+pub fn add(vault: &Path, id: &[u8; 16]) -> Result<()> {
     let path = key(vault)?;
     update(|list| {
         list.plain_vaults.retain(|r| r.path != path);
@@ -203,15 +258,15 @@ pub fn remove(vault: &Path) {
         return;
     }
     if let Err(e) = update(|list| list.plain_vaults.retain(|r| r.path != path)) {
-        secrets::notice(&format!("warning: {e}"));
+        output::notice(&format!("warning: {e}"));
     }
 }
 
 /// Read, change and replace the list under its lock.
-fn update(change: impl FnOnce(&mut List)) -> CliResult<()> {
+fn update(change: impl FnOnce(&mut List)) -> Result<()> {
     let folder = folder()?;
     let fail = |what: &str, e: std::io::Error| {
-        CliError::failure(format!("cannot {what} in {}: {e}", folder.display()))
+        Error::other(format!("cannot {what} in {}: {e}", folder.display()))
     };
     DirBuilder::new()
         .recursive(true)
@@ -229,7 +284,7 @@ fn update(change: impl FnOnce(&mut List)) -> CliResult<()> {
     let mut list = read(&folder)?;
     change(&mut list);
     let text = serde_json::to_vec_pretty(&list)
-        .map_err(|e| CliError::failure(format!("cannot encode the plain-vault list: {e}")))?;
+        .map_err(|e| Error::other(format!("cannot encode the plain-vault list: {e}")))?;
     // A new file of a random name (O_EXCL, mode 0600), never one planted
     // there; the rename replaces whatever is at the list's name, a symlink
     // included, without following it.

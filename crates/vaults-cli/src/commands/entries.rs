@@ -1,0 +1,180 @@
+//! `set`, `get`, `rm`, `ls`: the entries themselves.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use serde_json::json;
+use vaults::{Store, Ttl};
+use zeroize::Zeroizing;
+
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::input::{self, ReadError};
+use crate::names;
+use crate::output::{emit, emit_secret, expiry_text};
+use crate::passphrase;
+use crate::values::{self, Bytes, Shown};
+
+/// Reads the value for `set`: all of stdin when piped (one trailing newline
+/// dropped), else a no-echo prompt. Stdin is read up to the library's value
+/// limit (and the newline), never further: endless input is refused.
+fn read_value(ctx: &Context, key: &str) -> Result<Zeroizing<Vec<u8>>> {
+    if std::io::stdin().is_terminal() {
+        let text = passphrase::prompt(ctx, &format!("Value for {key:?}: "))?;
+        return Ok(Zeroizing::new(text.as_bytes().to_vec()));
+    }
+    let cap = vaults::MAX_VALUE_LEN.saturating_add(2);
+    let mut data = match input::read_capped(&mut std::io::stdin().lock(), cap) {
+        Ok(data) => data,
+        Err(ReadError::TooLarge) => {
+            return Err(Error::other(format!(
+                "the value on stdin is larger than the {} limit",
+                input::human_size(vaults::MAX_VALUE_LEN)
+            )));
+        }
+        Err(ReadError::OutOfMemory) => {
+            return Err(Error::other("cannot read stdin: out of memory"));
+        }
+        Err(ReadError::Io(e)) => return Err(Error::other(format!("cannot read stdin: {e}"))),
+    };
+    if data.ends_with(b"\n") {
+        data.pop();
+        if data.ends_with(b"\r") {
+            data.pop();
+        }
+    }
+    Ok(data)
+}
+
+pub fn set<S: Store>(
+    ctx: &Context,
+    s: &S,
+    key: &str,
+    ttl: Option<Duration>,
+    keep_ttl: bool,
+) -> Result<()> {
+    let data = read_value(ctx, key)?;
+    if ctx.json {
+        let value: serde_json::Value = serde_json::from_slice(&data).map_err(|e| {
+            Error::usage(format!(
+                "stdin is not JSON: error at line {} column {}",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        return put_value(s, key, &value, ttl, keep_ttl);
+    }
+    match std::str::from_utf8(&data) {
+        Ok(text) => put_value(s, key, text, ttl, keep_ttl),
+        Err(_) => put_value(s, key, &Bytes(&data), ttl, keep_ttl),
+    }
+}
+
+fn put_value<S: Store, T: serde::Serialize + ?Sized>(
+    s: &S,
+    key: &str,
+    value: &T,
+    ttl: Option<Duration>,
+    keep_ttl: bool,
+) -> Result<()> {
+    match (ttl, keep_ttl) {
+        (Some(t), _) => s.put_with_ttl(key, value, t)?,
+        (None, true) => s.put_keep_ttl(key, value)?,
+        (None, false) => s.put(key, value)?,
+    }
+    Ok(())
+}
+
+pub fn get<S: Store>(ctx: &Context, s: &S, key: &str, no_newline: bool) -> Result<()> {
+    let stored = s.get_bytes(key)?.ok_or_else(|| Error::no_entry(key))?;
+    if ctx.json {
+        let ttl = s.ttl(key)?.unwrap_or(Ttl::Never);
+        let (value, encoding) = values::to_json_field(&stored);
+        let doc = json!({"name": key, "encoding": encoding, "expires_at": expiry_text(ttl)});
+        let out = values::json_with_value(doc, value);
+        emit_secret(&out)?;
+        return emit_secret(b"\n");
+    }
+    // A text or byte string (most secrets) is written from the buffer the
+    // library opened it into, which is wiped on drop: no decoded copy.
+    if let Some(payload) = values::string_payload(&stored) {
+        emit_secret(payload)?;
+    } else {
+        let out = match values::show(&stored).0 {
+            Shown::Text(t) => Zeroizing::new(t.into_bytes()),
+            Shown::Bytes(b) => Zeroizing::new(b),
+            Shown::Json(j) => {
+                let out = values::to_json_bytes(&j);
+                values::wipe_json(j);
+                out
+            }
+        };
+        emit_secret(&out)?;
+    }
+    match no_newline {
+        true => Ok(()),
+        false => emit_secret(b"\n"),
+    }
+}
+
+pub fn rm<S: Store>(s: &S, keys: &[String]) -> Result<()> {
+    let mut missing = Vec::new();
+    for key in keys {
+        if !s.remove(key)? {
+            missing.push(format!("{key:?}"));
+        }
+    }
+    match missing.is_empty() {
+        true => Ok(()),
+        false => Err(Error::not_found(format!(
+            "no entry named {}",
+            missing.join(", ")
+        ))),
+    }
+}
+
+pub fn ls<S: Store>(ctx: &Context, s: &S, prefix: Option<&str>, long: bool) -> Result<()> {
+    let names: Vec<String> = s
+        .keys()?
+        .into_iter()
+        .filter(|n| prefix.is_none_or(|p| n.starts_with(p)))
+        .collect();
+    let mut rows = Vec::with_capacity(names.len());
+    for name in names {
+        let expiry = match long || ctx.json {
+            true => s.ttl(&name)?.and_then(expiry_text),
+            false => None,
+        };
+        rows.push((name, expiry));
+    }
+    let mut out = String::new();
+    if ctx.json {
+        let list: Vec<_> = rows
+            .iter()
+            .map(|(n, e)| match long {
+                true => json!({"name": n, "expires_at": e}),
+                false => json!(n),
+            })
+            .collect();
+        out = format!("{}\n", serde_json::Value::Array(list));
+    } else {
+        let rows: Vec<_> = rows.iter().map(|(n, e)| (names::shown(n), e)).collect();
+        let width = rows
+            .iter()
+            .map(|(n, _)| n.chars().count())
+            .max()
+            .unwrap_or(0);
+        for (name, expiry) in &rows {
+            if long {
+                out.push_str(&format!(
+                    "{name:width$}  {}\n",
+                    expiry.as_deref().unwrap_or("never")
+                ));
+            } else {
+                out.push_str(name);
+                out.push('\n');
+            }
+        }
+    }
+    emit(out.as_bytes())
+}

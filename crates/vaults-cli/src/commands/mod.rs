@@ -1,0 +1,237 @@
+//! The commands, one file per group; this file only dispatches. Commands
+//! parse nothing and store nothing themselves: they take the [`Context`],
+//! call the library and print through `output`.
+
+mod admin;
+mod doctor;
+mod entries;
+mod exec;
+mod expiry;
+mod keys;
+mod transfer;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use vaults::Store;
+
+use crate::cli::{Command, ExpireCondition, ImportFormat};
+use crate::context::Context;
+use crate::error::Result;
+use crate::names;
+use crate::open::{self, Opened};
+
+/// Runs `command` (but `completions` and `man`, which need no context: see
+/// [`print_help_file`]).
+pub fn run(ctx: &Context, command: Command) -> Result<()> {
+    match command {
+        Command::Init { keyring, kdf } => admin::init(ctx, keyring, &kdf),
+        Command::Destroy { force } => admin::destroy(ctx, force),
+        Command::Cleanup => expiry::cleanup(ctx),
+        Command::Unlock { duration } => keys::unlock(ctx, duration),
+        Command::Lock => keys::lock(ctx),
+        Command::Passwd { new } => keys::passwd(ctx, &new),
+        Command::Rotate { drop_unreadable } => keys::rotate(ctx, drop_unreadable),
+        Command::Slots => keys::slots(ctx),
+        Command::Slot(cmd) => keys::slot(ctx, cmd),
+        Command::Doctor { yes } => doctor::run(ctx, yes),
+        Command::Completions { .. } | Command::Man => print_help_file(command),
+        Command::Set { key, ttl, keep_ttl } => on_vault(ctx, OnStore::Set { key, ttl, keep_ttl }),
+        // Names are checked before the vault is opened (and unlocked).
+        Command::Get {
+            key,
+            no_newline,
+            escaped,
+        } => {
+            let key = names::typed(key, escaped)?;
+            on_vault(ctx, OnStore::Get { key, no_newline })
+        }
+        Command::Rm { keys, escaped } => {
+            let keys = keys
+                .into_iter()
+                .map(|k| names::typed(k, escaped))
+                .collect::<Result<_>>()?;
+            on_vault(ctx, OnStore::Rm { keys })
+        }
+        Command::Ls { prefix, long } => on_vault(ctx, OnStore::Ls { prefix, long }),
+        Command::Ttl { key } => on_vault(ctx, OnStore::Ttl { key }),
+        Command::Expire {
+            key,
+            duration,
+            condition,
+        } => on_vault(
+            ctx,
+            OnStore::Expire {
+                key,
+                duration,
+                condition,
+            },
+        ),
+        Command::Persist { key } => on_vault(ctx, OnStore::Persist { key }),
+        Command::Exec {
+            prefix,
+            only,
+            command,
+        } => on_vault(
+            ctx,
+            OnStore::Exec {
+                prefix,
+                only,
+                command,
+            },
+        ),
+        Command::Export {
+            out,
+            plaintext,
+            force,
+            export_passphrase_file,
+        } => on_vault(
+            ctx,
+            OnStore::Export {
+                out,
+                plaintext,
+                force,
+                pass_file: export_passphrase_file,
+            },
+        ),
+        Command::Import {
+            file,
+            format,
+            export_passphrase_file,
+        } => on_vault(
+            ctx,
+            OnStore::Import {
+                file,
+                format,
+                pass_file: export_passphrase_file,
+            },
+        ),
+    }
+}
+
+/// Runs a store command on the opened vault, then what is left once it
+/// is closed.
+fn on_vault(ctx: &Context, cmd: OnStore) -> Result<()> {
+    match on_store_of_either_kind(ctx, cmd)? {
+        After::Done => Ok(()),
+        After::Exec { command, env } => exec::run(&command, env),
+    }
+}
+
+/// `completions` and `man`: what clap knows of the command line.
+pub fn print_help_file(command: Command) -> Result<()> {
+    admin::print_help_file(command)
+}
+
+/// A command that works on the entries of a vault of either kind.
+enum OnStore {
+    Set {
+        key: String,
+        ttl: Option<Duration>,
+        keep_ttl: bool,
+    },
+    Get {
+        key: String,
+        no_newline: bool,
+    },
+    Rm {
+        keys: Vec<String>,
+    },
+    Ls {
+        prefix: Option<String>,
+        long: bool,
+    },
+    Ttl {
+        key: String,
+    },
+    Expire {
+        key: String,
+        duration: Duration,
+        condition: ExpireCondition,
+    },
+    Persist {
+        key: String,
+    },
+    Exec {
+        prefix: String,
+        only: Vec<String>,
+        command: Vec<OsString>,
+    },
+    Export {
+        out: Option<PathBuf>,
+        plaintext: bool,
+        force: bool,
+        pass_file: Option<PathBuf>,
+    },
+    Import {
+        file: PathBuf,
+        format: Option<ImportFormat>,
+        pass_file: Option<PathBuf>,
+    },
+}
+
+/// What is left to do once the vault is closed.
+enum After {
+    Done,
+    /// Replace this process with `command`, its environment `env`.
+    Exec {
+        command: Vec<OsString>,
+        env: Vec<(OsString, OsString)>,
+    },
+}
+
+/// Opens the vault and runs `cmd` on it, whatever its kind.
+///
+/// The one place that names both kinds of store: once the library's
+/// `&Vault` holds either kind, this match becomes
+/// `on_store(ctx, opened.vault(), cmd)` and `on_store` a plain function.
+fn on_store_of_either_kind(ctx: &Context, cmd: OnStore) -> Result<After> {
+    match open::open(ctx)? {
+        Opened::Plain(vault) => on_store(ctx, &vault, cmd),
+        Opened::Encrypted(vault) => on_store(ctx, &vault, cmd),
+    }
+}
+
+fn on_store<S: Store>(ctx: &Context, s: &S, cmd: OnStore) -> Result<After> {
+    match cmd {
+        OnStore::Set { key, ttl, keep_ttl } => entries::set(ctx, s, &key, ttl, keep_ttl)?,
+        OnStore::Get { key, no_newline } => entries::get(ctx, s, &key, no_newline)?,
+        OnStore::Rm { keys } => entries::rm(s, &keys)?,
+        OnStore::Ls { prefix, long } => entries::ls(ctx, s, prefix.as_deref(), long)?,
+        OnStore::Ttl { key } => expiry::ttl(ctx, s, &key)?,
+        OnStore::Expire {
+            key,
+            duration,
+            condition,
+        } => expiry::expire(ctx, s, &key, duration, &condition)?,
+        OnStore::Persist { key } => expiry::persist(ctx, s, &key)?,
+        OnStore::Exec {
+            prefix,
+            only,
+            command,
+        } => {
+            let env = exec::environment(s, &prefix, &only)?;
+            return Ok(After::Exec { command, env });
+        }
+        OnStore::Export {
+            out,
+            plaintext,
+            force,
+            pass_file,
+        } => transfer::export(
+            ctx,
+            s,
+            out.as_deref(),
+            plaintext,
+            force,
+            pass_file.as_deref(),
+        )?,
+        OnStore::Import {
+            file,
+            format,
+            pass_file,
+        } => transfer::import(ctx, s, &file, format, pass_file.as_deref())?,
+    }
+    Ok(After::Done)
+}
