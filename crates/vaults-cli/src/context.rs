@@ -12,6 +12,7 @@ use zeroize::Zeroizing;
 
 use crate::cli::Global;
 use crate::error::{Error, Result};
+use crate::plain_list::PlainList;
 
 /// What a command runs with.
 pub struct Context {
@@ -37,6 +38,8 @@ pub struct Context {
     pub export_passphrase: EnvSecret,
     /// Whether progress bars are drawn: only on a terminal.
     pub progress: bool,
+    /// The user's list of plain vaults (`init --plain` records them there).
+    pub plain_list: PlainList,
 }
 
 impl Context {
@@ -66,6 +69,7 @@ impl Context {
             new_passphrase: EnvSecret::read("VAULTS_NEW_PASSPHRASE"),
             export_passphrase: EnvSecret::read("VAULTS_EXPORT_PASSPHRASE"),
             progress: std::io::stderr().is_terminal(),
+            plain_list: PlainList::locate(),
         })
     }
 }

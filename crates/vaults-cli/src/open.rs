@@ -65,7 +65,7 @@ pub fn open_locked(ctx: &Context) -> Result<Locked> {
     let t = &ctx.target;
     must_exist(t)?;
     // `--plain` settles it: the list is not read.
-    let recorded = (!ctx.plain).then(|| Recorded::look_up(&t.path));
+    let recorded = (!ctx.plain).then(|| ctx.plain_list.look_up(&t.path));
     let expect_plain = recorded.as_ref().is_none_or(Recorded::is_recorded);
     if expect_plain {
         match t.options().create(false).open(&t.path) {

@@ -45,16 +45,119 @@ struct Record {
     id: String,
 }
 
-/// The config folder holding the list.
-fn folder() -> Result<PathBuf> {
-    directories::ProjectDirs::from("", "", "vaults")
-        .map(|d| d.config_dir().to_owned())
-        .ok_or_else(|| {
+/// The user's list of plain vaults, found once (the config folder comes
+/// from `$XDG_CONFIG_HOME` or `$HOME`).
+pub struct PlainList {
+    /// `None` where the user has no config folder.
+    folder: Option<PathBuf>,
+}
+
+impl PlainList {
+    /// Where this user's list is.
+    pub fn locate() -> PlainList {
+        PlainList {
+            folder: directories::ProjectDirs::from("", "", "vaults")
+                .map(|d| d.config_dir().to_owned()),
+        }
+    }
+
+    /// The config folder holding the list.
+    fn folder(&self) -> Result<&Path> {
+        self.folder.as_deref().ok_or_else(|| {
             Error::other(
                 "no config folder to record plain vaults in (set HOME or XDG_CONFIG_HOME); \
                  pass --plain instead",
             )
         })
+    }
+
+    /// What the list says of `vault`, looked up before it is opened.
+    pub fn look_up(&self, vault: &Path) -> Recorded {
+        let found = key(vault).and_then(|path| Ok((path, read_quietly(self.folder()?)?)));
+        match found {
+            Ok((path, (list, warning))) => Recorded {
+                ids: Ok(list
+                    .plain_vaults
+                    .into_iter()
+                    .filter(|r| r.path == path)
+                    .map(|r| r.id)
+                    .collect()),
+                warning,
+            },
+            Err(e) => Recorded {
+                ids: Err(e),
+                warning: None,
+            },
+        }
+    }
+
+    /// Fails unless [`PlainList::add`] could record a vault at `vault`
+    /// (checked before `init --plain` creates anything).
+    pub fn check_recordable(&self, vault: &Path) -> Result<()> {
+        key(vault)?;
+        check_folder(self.folder()?)
+    }
+
+    /// Records the plain vault `id` at `vault`, replacing any record of that path.
+    pub fn add(&self, vault: &Path, id: &[u8; 16]) -> Result<()> {
+        let path = key(vault)?;
+        self.update(|list| {
+            list.plain_vaults.retain(|r| r.path != path);
+            list.plain_vaults.push(Record {
+                path: path.clone(),
+                id: hex(id),
+            });
+        })
+    }
+
+    /// Drops any record of `vault` (after `destroy`, or when an encrypted vault
+    /// is created there); a failure is only a warning.
+    pub fn remove(&self, vault: &Path) {
+        let Ok(path) = key(vault) else { return };
+        let Ok(folder) = self.folder() else { return };
+        if !folder.join(FILE).exists() {
+            return;
+        }
+        if let Err(e) = self.update(|list| list.plain_vaults.retain(|r| r.path != path)) {
+            output::notice(&format!("warning: {e}"));
+        }
+    }
+
+    /// Read, change and replace the list under its lock.
+    fn update(&self, change: impl FnOnce(&mut List)) -> Result<()> {
+        let folder = self.folder()?;
+        let fail = |what: &str, e: std::io::Error| {
+            Error::other(format!("cannot {what} in {}: {e}", folder.display()))
+        };
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(folder)
+            .map_err(|e| fail("create the config folder", e))?;
+        // `mode(0o700)` does nothing to a folder that was there already.
+        check_folder(folder)?;
+        let lock = no_follow(OpenOptions::new().create(true).truncate(false).write(true))
+            .mode(0o600)
+            .open(folder.join(LOCK))
+            .map_err(|e| fail("open the plain-vault list's lock", e))?;
+        lock.lock()
+            .map_err(|e| fail("lock the plain-vault list", e))?;
+        let mut list = read(folder)?;
+        change(&mut list);
+        let text = serde_json::to_vec_pretty(&list)
+            .map_err(|e| Error::other(format!("cannot encode the plain-vault list: {e}")))?;
+        // A new file of a random name (O_EXCL, mode 0600), never one planted
+        // there; the rename replaces whatever is at the list's name, a symlink
+        // included, without following it.
+        let mut tmp = tempfile::NamedTempFile::new_in(folder)
+            .map_err(|e| fail("write the plain-vault list", e))?;
+        tmp.write_all(&text)
+            .and_then(|()| tmp.as_file().sync_all())
+            .map_err(|e| fail("write the plain-vault list", e))?;
+        tmp.persist(folder.join(FILE))
+            .map(drop)
+            .map_err(|e| fail("write the plain-vault list", e.error))
+    }
 }
 
 /// The key a vault is recorded under: its absolute path, symlinks kept.
@@ -185,26 +288,6 @@ pub struct Recorded {
 }
 
 impl Recorded {
-    /// Looks `vault` up in the list.
-    pub fn look_up(vault: &Path) -> Recorded {
-        let found = key(vault).and_then(|path| Ok((path, read_quietly(&folder()?)?)));
-        match found {
-            Ok((path, (list, warning))) => Recorded {
-                ids: Ok(list
-                    .plain_vaults
-                    .into_iter()
-                    .filter(|r| r.path == path)
-                    .map(|r| r.id)
-                    .collect()),
-                warning,
-            },
-            Err(e) => Recorded {
-                ids: Err(e),
-                warning: None,
-            },
-        }
-    }
-
     /// Whether `init --plain` recorded a plain vault at the path.
     pub fn is_recorded(&self) -> bool {
         self.ids.as_ref().is_ok_and(|ids| !ids.is_empty())
@@ -228,74 +311,6 @@ impl Recorded {
         }
         self.ids
     }
-}
-
-/// Fails unless [`add`] could record a vault at `vault` (checked before
-/// `init --plain` creates anything).
-pub fn check_recordable(vault: &Path) -> Result<()> {
-    key(vault)?;
-    check_folder(&folder()?)
-}
-
-/// Records the plain vault `id` at `vault`, replacing any record of that path.
-pub fn add(vault: &Path, id: &[u8; 16]) -> Result<()> {
-    let path = key(vault)?;
-    update(|list| {
-        list.plain_vaults.retain(|r| r.path != path);
-        list.plain_vaults.push(Record {
-            path: path.clone(),
-            id: hex(id),
-        });
-    })
-}
-
-/// Drops any record of `vault` (after `destroy`, or when an encrypted vault
-/// is created there); a failure is only a warning.
-pub fn remove(vault: &Path) {
-    let Ok(path) = key(vault) else { return };
-    let Ok(folder) = folder() else { return };
-    if !folder.join(FILE).exists() {
-        return;
-    }
-    if let Err(e) = update(|list| list.plain_vaults.retain(|r| r.path != path)) {
-        output::notice(&format!("warning: {e}"));
-    }
-}
-
-/// Read, change and replace the list under its lock.
-fn update(change: impl FnOnce(&mut List)) -> Result<()> {
-    let folder = folder()?;
-    let fail = |what: &str, e: std::io::Error| {
-        Error::other(format!("cannot {what} in {}: {e}", folder.display()))
-    };
-    DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&folder)
-        .map_err(|e| fail("create the config folder", e))?;
-    // `mode(0o700)` does nothing to a folder that was there already.
-    check_folder(&folder)?;
-    let lock = no_follow(OpenOptions::new().create(true).truncate(false).write(true))
-        .mode(0o600)
-        .open(folder.join(LOCK))
-        .map_err(|e| fail("open the plain-vault list's lock", e))?;
-    lock.lock()
-        .map_err(|e| fail("lock the plain-vault list", e))?;
-    let mut list = read(&folder)?;
-    change(&mut list);
-    let text = serde_json::to_vec_pretty(&list)
-        .map_err(|e| Error::other(format!("cannot encode the plain-vault list: {e}")))?;
-    // A new file of a random name (O_EXCL, mode 0600), never one planted
-    // there; the rename replaces whatever is at the list's name, a symlink
-    // included, without following it.
-    let mut tmp = tempfile::NamedTempFile::new_in(&folder)
-        .map_err(|e| fail("write the plain-vault list", e))?;
-    tmp.write_all(&text)
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| fail("write the plain-vault list", e))?;
-    tmp.persist(folder.join(FILE))
-        .map(drop)
-        .map_err(|e| fail("write the plain-vault list", e.error))
 }
 
 const NO_FOLLOW: i32 = rustix::fs::OFlags::NOFOLLOW.bits() as i32;

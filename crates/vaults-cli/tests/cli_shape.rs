@@ -175,3 +175,66 @@ fn each_class_of_failure_has_its_code_and_one_line() {
         "{line}"
     );
 }
+
+/// The plain-vault list is now read before the vault is opened (to know
+/// which kind to open it as), but what it has to say still matters only
+/// for a plain file: an encrypted vault opens quietly beside a damaged or
+/// untrusted list, as it always did, and a plain file still reports it.
+#[test]
+fn the_plain_list_speaks_only_for_plain_files() {
+    let env = Env::new();
+    env.init();
+    let folder = env.config_dir().join("vaults");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let list = folder.join("plain-vaults.json");
+    for (text, mode) in [("{ damaged", 0o600), ("{\"plain_vaults\": []}", 0o666)] {
+        std::fs::write(&list, text).unwrap();
+        std::fs::set_permissions(&list, std::fs::Permissions::from_mode(mode)).unwrap();
+        let out = env.pw().arg("ls").output().unwrap();
+        assert_success(&out);
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{text}");
+    }
+
+    // A plain file in the encrypted vault's place: refused, after what the
+    // list says (its warning, or its error).
+    let fake = env.file("fake.db");
+    vaults::Vault::open(&fake).unwrap().close().unwrap();
+    std::fs::rename(&fake, env.vault_path()).unwrap();
+    let out = env.pw().arg("ls").output().unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.starts_with("warning: ignoring"), "{stderr}");
+    assert!(stderr.contains("looks tampered with"), "{stderr}");
+    std::fs::write(&list, "{ damaged").unwrap();
+    std::fs::set_permissions(&list, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = env.pw().arg("ls").output().unwrap();
+    let line = assert_error(&out, 1, &[PASS]);
+    assert!(line.contains("is damaged"), "{line}");
+    // `--plain` does not read the list at all.
+    assert_success(&env.pw().args(["--plain", "ls"]).output().unwrap());
+}
+
+/// The fuzz target `cli_input` links these parsers (`vaults_cli::fuzzing`):
+/// they are called here as it calls them, so a move that breaks it shows.
+#[test]
+fn the_fuzzed_parsers_are_reachable() {
+    use vaults_cli::fuzzing as cli;
+    assert!(cli::parse_duration("90s").is_ok());
+    assert_eq!(
+        cli::parse_env(b"A=1\n").map(|items| items.len()).ok(),
+        Some(1)
+    );
+    let mut seen = 0;
+    let doc = br#"{"format": "vaults-export", "version": 1, "entries": []}"#;
+    assert!(
+        cli::parse_export(&doc[..], false, &mut |_, _| {
+            seen += 1;
+            Ok(())
+        })
+        .is_ok()
+    );
+    assert_eq!(seen, 0);
+    let _ = cli::show(b"\x61\x78");
+    assert_eq!(cli::env_value(b"\x61\x78").as_deref(), Some("x"));
+}

@@ -12,7 +12,6 @@ use crate::kernel_keyring::{kernel_keyring, keyring_store, require_keyring};
 use crate::open::{self, Locked};
 use crate::output::{emit, say};
 use crate::passphrase;
-use crate::plain_list;
 
 use super::keys::kdf_params;
 
@@ -46,13 +45,13 @@ pub fn init(ctx: &Context, keyring: bool, kdf: &KdfArgs) -> Result<()> {
     }
     t.dir.create_root()?;
     if ctx.plain {
-        plain_list::check_recordable(&t.path)?;
+        ctx.plain_list.check_recordable(&t.path)?;
         // Exclusive: a file planted after the check above (another plain
         // vault) must not be the one recorded as trusted.
         let vault = t.options().create_new(true).open(&t.path)?;
         // Recorded where the file cannot change it: later commands open
         // this file as plain only while its id is the one recorded here.
-        if let Err(e) = plain_list::add(&t.path, &vault.id()) {
+        if let Err(e) = ctx.plain_list.add(&t.path, &vault.id()) {
             let _ = vault.destroy();
             return Err(e);
         }
@@ -78,7 +77,7 @@ pub fn init(ctx: &Context, keyring: bool, kdf: &KdfArgs) -> Result<()> {
     };
     let mut vault = EncryptedVault::create(&t.path, &pass, params)?;
     // A plain vault once recorded at this path is gone.
-    plain_list::remove(&t.path);
+    ctx.plain_list.remove(&t.path);
     let mut slot = None;
     if let Some(keyring) = keyring {
         vault.set_keyring(keyring);
@@ -116,7 +115,7 @@ pub fn destroy(ctx: &Context, force: bool) -> Result<()> {
         Locked::Plain(v) => v.destroy()?,
         Locked::Encrypted(l) => destroy_encrypted(t, l)?,
     }
-    plain_list::remove(&t.path);
+    ctx.plain_list.remove(&t.path);
     say(
         ctx,
         &format!("destroyed vault {:?}", t.name),
