@@ -2,7 +2,7 @@
 //! `vaults` library. The binary is `src/main.rs`; the code lives here so that
 //! tests and fuzz targets link its parsers.
 //!
-//! A thin shell: it parses arguments ([`cli`]) and resolves them once into a
+//! A thin shell: it parses arguments (`cli`) and resolves them once into a
 //! `Context` (`context`), finds secrets (`passphrase`, `kernel_keyring`),
 //! opens the vault (`open`), runs one of the `commands`, and prints
 //! (`output`). Exit codes (`error`): 0 success, 1 other error, 2 usage,
@@ -68,9 +68,8 @@ pub fn main() -> ExitCode {
 fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
-        command @ (Command::Completions { .. } | Command::Man) => {
-            commands::print_help_file(command)?;
-        }
+        Command::Completions { shell } => commands::completions(shell)?,
+        Command::Man => commands::man()?,
         command => {
             let ctx = Context::resolve(&cli.global)?;
             commands::run(&ctx, command)?;

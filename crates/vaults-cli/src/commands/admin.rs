@@ -5,7 +5,7 @@ use clap::CommandFactory;
 use serde_json::json;
 use vaults::{EncryptedVault, Keyring, LockedVault};
 
-use crate::cli::{Cli, Command, KdfArgs};
+use crate::cli::{Cli, KdfArgs};
 use crate::context::{Context, Target};
 use crate::error::{Error, Result};
 use crate::kernel_keyring::{kernel_keyring, keyring_store, require_keyring};
@@ -15,19 +15,21 @@ use crate::passphrase;
 
 use super::keys::kdf_params;
 
-/// `completions SHELL` and `man`.
-pub fn print_help_file(command: Command) -> Result<()> {
+/// `completions SHELL`: needs no context, nor a vault.
+pub fn completions(shell: clap_complete::Shell) -> Result<()> {
     let mut buf = Vec::new();
-    match command {
-        Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "vaults", &mut buf);
-        }
-        Command::Man => clap_mangen::Man::new(Cli::command()).render(&mut buf)?,
-        _ => return Ok(()),
-    }
+    clap_complete::generate(shell, &mut Cli::command(), "vaults", &mut buf);
     emit(&buf)
 }
 
+/// `man`: needs no context, nor a vault.
+pub fn man() -> Result<()> {
+    let mut buf = Vec::new();
+    clap_mangen::Man::new(Cli::command()).render(&mut buf)?;
+    emit(&buf)
+}
+
+/// `init`: creates the vault, plain (and recorded as such) or encrypted.
 pub fn init(ctx: &Context, keyring: bool, kdf: &KdfArgs) -> Result<()> {
     let t = &ctx.target;
     if ctx.plain && (keyring || kdf.kdf_memory.is_some() || kdf.kdf_time.is_some()) {

@@ -10,6 +10,8 @@ mod expiry;
 mod keys;
 mod transfer;
 
+pub use admin::{completions, man};
+
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -22,8 +24,8 @@ use crate::error::Result;
 use crate::names;
 use crate::open::{self, Opened};
 
-/// Runs `command` (but `completions` and `man`, which need no context: see
-/// [`print_help_file`]).
+/// Runs `command`. (`completions` and `man` need no context: `main` runs
+/// them through [`completions`] and [`man`] before resolving one.)
 pub fn run(ctx: &Context, command: Command) -> Result<()> {
     match command {
         Command::Init { keyring, kdf } => admin::init(ctx, keyring, &kdf),
@@ -36,7 +38,8 @@ pub fn run(ctx: &Context, command: Command) -> Result<()> {
         Command::Slots => keys::slots(ctx),
         Command::Slot(cmd) => keys::slot(ctx, cmd),
         Command::Doctor { yes } => doctor::run(ctx, yes),
-        Command::Completions { .. } | Command::Man => print_help_file(command),
+        Command::Completions { shell } => completions(shell),
+        Command::Man => man(),
         Command::Set { key, ttl, keep_ttl } => on_vault(ctx, OnStore::Set { key, ttl, keep_ttl }),
         // Names are checked before the vault is opened (and unlocked).
         Command::Get {
@@ -117,11 +120,6 @@ fn on_vault(ctx: &Context, cmd: OnStore) -> Result<()> {
         After::Done => Ok(()),
         After::Exec { command, env } => exec::run(&command, env),
     }
-}
-
-/// `completions` and `man`: what clap knows of the command line.
-pub fn print_help_file(command: Command) -> Result<()> {
-    admin::print_help_file(command)
 }
 
 /// A command that works on the entries of a vault of either kind.
