@@ -7,7 +7,7 @@ use chacha20poly1305::{KeyInit, XChaCha20Poly1305};
 use zeroize::Zeroizing;
 
 use crate::Result;
-use crate::crypto::envelope::{self, Ad, Domain};
+use crate::crypto::aead::{self, Ad, Domain};
 use crate::crypto::keys::{SubKeys, VaultKey};
 use crate::crypto::meta::Meta;
 use crate::crypto::slot::SlotRecord;
@@ -27,7 +27,7 @@ pub fn open_envelope(
     key: &[u8],
     expires_at: Option<i64>,
 ) -> Result<Vec<u8>> {
-    let _ = envelope::generation(stored);
+    let _ = aead::generation(stored);
     let ad = Ad {
         domain: if name { Domain::Name } else { Domain::Value },
         vault_id: &VAULT_ID,
@@ -35,7 +35,7 @@ pub fn open_envelope(
         key,
         expires_at,
     };
-    envelope::open(&cipher(), &ad, stored).map(|p| p.to_vec())
+    aead::open(&cipher(), &ad, stored).map(|p| p.to_vec())
 }
 
 /// Seals `plaintext` and opens it again: `true` when it comes back the same.
@@ -52,10 +52,8 @@ pub fn seal_round_trip(
         key,
         expires_at,
     };
-    match envelope::seal(&cipher(), &ad, plaintext) {
-        Ok(sealed) => {
-            envelope::open(&cipher(), &ad, &sealed).is_ok_and(|p| p.as_slice() == plaintext)
-        }
+    match aead::seal(&cipher(), &ad, plaintext) {
+        Ok(sealed) => aead::open(&cipher(), &ad, &sealed).is_ok_and(|p| p.as_slice() == plaintext),
         // Only a key longer than the u16 prefix may be refused.
         Err(_) => key.len() > usize::from(u16::MAX),
     }
@@ -79,5 +77,5 @@ pub fn parse_meta(records: &[(String, Vec<u8>)]) -> Result<()> {
 
 /// Decodes bytes as the typed API does (depth-limited CBOR).
 pub fn decode_cbor<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
-    crate::codec::decode(bytes)
+    crate::codec::cbor::decode(bytes)
 }

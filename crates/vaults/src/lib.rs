@@ -31,30 +31,41 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod clock;
+// Layers, top to bottom (see docs/architecture.md): the public API uses
+// the row codec, crypto and the storage engine; the codec uses crypto;
+// nothing below the API names a public handle. `layer_rules` checks it.
+mod api;
 mod codec;
 mod crypto;
+mod engine;
+
+// Leaves every layer may use.
+mod clock;
 mod error;
 mod expiry;
+mod limits;
+mod row;
+mod scrub;
+
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-mod scrub;
-mod storage;
-mod store;
+#[cfg(test)]
+mod layer_rules;
 
-pub use clock::{Clock, ManualClock, SystemClock};
-pub use codec::{MAX_ITEMS, check_cbor};
-pub use crypto::{
-    EncryptedTransaction, EncryptedVault, KdfCeiling, KdfParams, KeyChange, Keyring, LockedVault,
-    MAX_SLOTS, Passphrase, Progress, Sealer, SkipReason, SkippedSlot, SlotInfo, UnlockedKey,
-    UnreadableRow,
+pub use api::{
+    EncryptedTransaction, EncryptedVault, Iter, KeyChange, Keyring, LockedVault, OpenOptions,
+    Progress, SlotInfo, Snapshot, Store, Transaction, UnlockedKey, UnreadableRow, Vault, VaultDir,
 };
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use codec::cbor::{MAX_ITEMS, check_cbor};
+pub use crypto::{KdfCeiling, KdfParams, MAX_SLOTS, Passphrase, SkipReason, SkippedSlot};
+pub use engine::Durability;
+pub use engine::sqlite::Exposure;
 pub use error::{Error, Integrity, Kind, Result};
 pub use expiry::{ExpireIf, Ttl};
+pub use limits::{MAX_NAME_LEN, MAX_VALUE_LEN};
 pub use scrub::{WIPE_STACK_LEN, wipe_stack};
-pub use storage::{Durability, Exposure, OpenOptions, Snapshot, Transaction, Vault, VaultDir};
-pub use store::{Iter, MAX_NAME_LEN, MAX_VALUE_LEN, Store};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

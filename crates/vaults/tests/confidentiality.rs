@@ -262,13 +262,10 @@ fn short_values_and_names_are_padded_to_one_length() -> TestResult {
     Ok(())
 }
 
-/// `Debug` of the envelope of any store (the [`vaults::Sealer`] of an
-/// encrypted one), reached through the `Store` bound.
-fn env_debug<S: Store>(store: &S) -> String
-where
-    S::Env: std::fmt::Debug,
-{
-    format!("{:?}", store.env())
+/// `Debug` of any store, reached through the `Store` bound (its codec, the
+/// sealer of an encrypted one, is no longer reachable from outside).
+fn env_debug<S: Store + std::fmt::Debug>(store: &S) -> String {
+    format!("{store:?}")
 }
 
 #[test]
@@ -301,7 +298,7 @@ fn debug_prints_no_secret() -> TestResult {
     }
     assert_eq!(shown[1], "Passphrase([redacted])");
     assert_eq!(shown[3], "UnlockedKey([redacted])");
-    assert_eq!(shown[5], "Sealer([redacted])");
+    assert!(shown[5].contains("[redacted]"), "{}", shown[5]);
     assert!(shown[0].contains("[redacted]"), "{}", shown[0]);
     assert!(matches!(
         vault.slots()?[..],

@@ -14,7 +14,6 @@ use std::collections::BTreeMap;
 
 use super::keys::{SubKeys, VAULT_ID_LEN};
 use super::slot::SlotRecord;
-use crate::storage::Rows;
 use crate::{Error, Integrity, Result};
 
 /// The crypto format version this build writes and reads.
@@ -23,7 +22,8 @@ pub(crate) const CRYPTO_VERSION: u16 = 1;
 const META_CRYPTO: &str = "crypto";
 pub(crate) const META_GENERATION: &str = "generation";
 const META_MAC: &str = "mac";
-const SLOT_PREFIX: &str = "slot.";
+/// The name prefix of every slot record.
+pub(crate) const SLOT_PREFIX: &str = "slot.";
 const MAC_LABEL: &[u8] = b"vaults.meta";
 
 /// The authenticated metadata of an encrypted vault.
@@ -54,21 +54,15 @@ impl Meta {
         }
     }
 
-    /// Reads the records. Structure is checked here; authenticity only by
-    /// [`Meta::verify`], once a key is at hand.
+    /// Parses the crypto records out of every meta record (others are
+    /// ignored: storage reads `vault_id` and `kind` itself).
+    ///
+    /// Structure is checked here; authenticity only by [`Meta::verify`],
+    /// once a key is at hand.
     ///
     /// # Errors
     /// [`Error::UnsupportedVersion`] for a newer crypto format;
     /// [`Error::Integrity`] for missing or malformed records.
-    pub(crate) fn read(rows: &Rows<'_>) -> Result<Meta> {
-        Meta::parse(&rows.meta_list("")?)
-    }
-
-    /// Parses the crypto records out of every meta record (others are
-    /// ignored: storage reads `vault_id` and `kind` itself).
-    ///
-    /// # Errors
-    /// As [`Meta::read`].
     pub(crate) fn parse(records: &[(String, Vec<u8>)]) -> Result<Meta> {
         let find = |name: &str| {
             records
@@ -171,22 +165,6 @@ impl Meta {
                 .map(|(id, s)| (slot_name(*id), s.encode())),
         );
         records
-    }
-
-    /// Replaces the stored records with these (inside a write transaction).
-    pub(crate) fn write(
-        &self,
-        rows: &Rows<'_>,
-        keys: &SubKeys,
-        vault_id: &[u8; VAULT_ID_LEN],
-    ) -> Result<()> {
-        for (name, _) in rows.meta_list(SLOT_PREFIX)? {
-            rows.meta_delete(&name)?;
-        }
-        for (name, value) in self.records(keys, vault_id) {
-            rows.meta_put(&name, &value)?;
-        }
-        Ok(())
     }
 
     /// The lowest id no slot uses.

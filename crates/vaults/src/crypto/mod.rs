@@ -1,31 +1,22 @@
 //! The cryptography of format version 1: randomness, passphrase stretching,
-//! the key hierarchy, sealed values and names, and key slots.
+//! the key hierarchy, sealed values and names (AEAD with padding), key
+//! slots, the metadata MAC, and unlock planning.
 //!
-//! Byte layouts are specified in `docs/format-crypto.md`; every decoder here
-//! takes untrusted bytes and answers with a typed error, never a panic.
+//! Pure: functions over bytes and keys, no I/O (randomness aside), and no
+//! knowledge of storage or of how rows are encoded. Byte layouts are
+//! specified in `docs/format-crypto.md`; every decoder here takes untrusted
+//! bytes and answers with a typed error, never a panic.
 
-pub(crate) mod envelope;
+pub(crate) mod aead;
 pub(crate) mod kdf;
-mod key_change;
-mod keyring;
 pub(crate) mod keys;
 pub(crate) mod meta;
 pub(crate) mod random;
-mod repair;
-mod rotate;
-mod sealer;
 pub(crate) mod slot;
-mod unlock_plan;
-mod vault;
+pub(crate) mod unlock_plan;
 
 pub use kdf::{KdfCeiling, KdfParams, Passphrase};
-pub use key_change::KeyChange;
-pub use keyring::Keyring;
-pub use repair::UnreadableRow;
-pub use rotate::Progress;
-pub use sealer::Sealer;
 pub use unlock_plan::{MAX_SLOTS, SkipReason, SkippedSlot};
-pub use vault::{EncryptedTransaction, EncryptedVault, LockedVault, SlotInfo, UnlockedKey};
 
 /// Decodes a hex string, ignoring white space (test vectors).
 #[cfg(test)]

@@ -18,7 +18,8 @@ use std::sync::{PoisonError, RwLock};
 
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
-use super::schema::{self, Access, ConnSettings};
+use super::schema::{self, Access};
+use crate::engine::Settings;
 use crate::{Error, Result};
 
 /// Orders creating a file against SQLite opening one, within this process.
@@ -55,7 +56,7 @@ pub(crate) fn sqlite_open(
 pub(crate) fn open(
     path: &Path,
     create: Create,
-    settings: &ConnSettings,
+    settings: &Settings,
 ) -> Result<(Connection, Access)> {
     if create != Create::No {
         let _held = FILES.write().unwrap_or_else(PoisonError::into_inner);

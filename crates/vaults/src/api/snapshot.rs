@@ -5,12 +5,11 @@ use std::fmt;
 use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
 
-use super::envelope::{Envelope, Plain};
-use super::vault::Transaction;
+use super::transaction::Transaction;
 use crate::{Result, Store, Ttl};
 
 /// A read transaction, handed to the closure of
-/// [`Store::snapshot`](crate::Store::snapshot): every read through it sees
+/// [`Store::snapshot`]: every read through it sees
 /// the vault as it was at its first read, whatever other handles commit
 /// meanwhile.
 ///
@@ -18,19 +17,19 @@ use crate::{Result, Store, Ttl};
 /// processes) go on committing while it is open, so a long read, such as an
 /// export streaming into a slow pipe, blocks nobody. Time stands still in
 /// it, as in a [`Transaction`].
-pub struct Snapshot<'a, E: Envelope = Plain> {
+pub struct Snapshot<'a> {
     /// The rows, read inside `BEGIN DEFERRED`; only its read methods are used.
-    tx: Transaction<'a, E>,
+    tx: Transaction<'a>,
 }
 
-impl<E: Envelope> fmt::Debug for Snapshot<'_, E> {
+impl fmt::Debug for Snapshot<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Snapshot").finish_non_exhaustive()
     }
 }
 
-impl<'a, E: Envelope> Snapshot<'a, E> {
-    pub(crate) fn new(tx: Transaction<'a, E>) -> Self {
+impl<'a> Snapshot<'a> {
+    pub(crate) fn new(tx: Transaction<'a>) -> Self {
         Self { tx }
     }
 

@@ -10,9 +10,11 @@
 
 use std::fmt;
 
-use super::envelope;
-use super::vault::EncryptedVault;
-use crate::storage::{Backend, Envelope, Mode, RowRef, Rows};
+use super::encrypted::EncryptedVault;
+use super::op::Op;
+use crate::crypto::{aead, meta};
+use crate::engine::Mode;
+use crate::row::RowRef;
 use crate::{Error, Result};
 
 /// A row that fails to open, as [`EncryptedVault::unreadable_rows`] lists
@@ -84,20 +86,21 @@ impl EncryptedVault {
     /// [`Error::KeyRotated`] if another handle rotated the key; a storage
     /// error.
     pub fn unreadable_rows(&self) -> Result<Vec<UnreadableRow>> {
-        self.with_rows(Mode::Snapshot, |rows| {
+        self.vault.run(Mode::Snapshot, |op| {
+            let rows = op.rows;
             // Measured, never read: SQLite refuses to read them.
             let mut found: Vec<UnreadableRow> = rows
-                .too_long_rowids()?
+                .too_long_ids()?
                 .into_iter()
                 .map(UnreadableRow::too_large)
                 .collect();
             let mut last = 0;
             loop {
                 let mut seen = 0;
-                rows.scan_rowids(last, BATCH, |rowid, row| {
+                rows.scan_ids(last, BATCH, &mut |rowid, row| {
                     seen += 1;
                     last = rowid;
-                    found.extend(examine(self.env(), rows, rowid, &row)?);
+                    found.extend(examine(op, rowid, &row)?);
                     Ok(())
                 })?;
                 if seen < BATCH {
@@ -128,18 +131,19 @@ impl EncryptedVault {
     /// [`Error::KeyRotated`] if another handle rotated the key; a storage
     /// error (nothing is deleted then).
     pub fn drop_unreadable(&self, rowids: &[i64]) -> Result<Vec<UnreadableRow>> {
-        let dropped = self.with_rows(Mode::Write, |rows| {
+        let dropped = self.vault.run(Mode::Write, |op| {
+            let rows = op.rows;
             let mut dropped = Vec::new();
             for &rowid in rowids {
                 let bad = match rows.is_too_long(rowid)? {
                     None => None,
                     Some(true) => Some(UnreadableRow::too_large(rowid)),
                     Some(false) => rows
-                        .get_rowid(rowid, |row| examine(self.env(), rows, rowid, &row))?
+                        .get_id(rowid, |row| examine(op, rowid, &row))?
                         .flatten(),
                 };
                 if let Some(bad) = bad {
-                    rows.delete_rowid(rowid)?;
+                    rows.delete_id(rowid)?;
                     dropped.push(bad);
                 }
             }
@@ -157,22 +161,17 @@ const BATCH: usize = 512;
 
 /// What fails to open in one row, if anything. Errors other than a failed
 /// integrity check (storage, another handle's rotation) are the caller's.
-pub(crate) fn examine<E: Envelope>(
-    env: &E,
-    rows: &Rows<'_>,
-    rowid: i64,
-    row: &RowRef<'_>,
-) -> Result<Option<UnreadableRow>> {
-    let name_fails = fails(env.open_name(rows, row).map(drop))?;
-    let value_fails = fails(env.open_value(rows, row, |_| Ok(())))?;
+pub(crate) fn examine(op: &Op<'_>, rowid: i64, row: &RowRef<'_>) -> Result<Option<UnreadableRow>> {
+    let name_fails = fails(op.open_name(row).map(drop))?;
+    let value_fails = fails(op.open_value(row).map(drop))?;
     if !name_fails && !value_fails {
         return Ok(None);
     }
-    let current = rows.meta_get(super::meta::META_GENERATION)?;
-    let current = super::meta::parse_generation(current.as_deref())?;
+    let current = op.rows.meta_get(meta::META_GENERATION)?;
+    let current = meta::parse_generation(current.as_deref())?;
     let other_generation = row
         .name
-        .and_then(|sealed| envelope::generation(sealed).ok())
+        .and_then(|sealed| aead::generation(sealed).ok())
         .filter(|&g| g != current);
     Ok(Some(UnreadableRow {
         rowid,

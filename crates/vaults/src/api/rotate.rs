@@ -4,15 +4,18 @@
 
 use std::collections::BTreeMap;
 
-use super::kdf::{self, Passphrase};
+use super::encrypted::EncryptedVault;
 use super::key_change::KeyChange;
-use super::keys::{SubKeys, VaultKey};
-use super::meta::Meta;
+use super::meta_io;
 use super::repair::{self, UnreadableRow};
-use super::sealer::Sealer;
-use super::slot::{self, SlotKind, SlotRecord};
-use super::vault::{EncryptedVault, new_keyring_secret};
-use crate::storage::{Backend, Envelope, Mode, RowRef};
+use super::slots::new_keyring_secret;
+use crate::codec::{Codec, Sealer};
+use crate::crypto::kdf::{self, Passphrase};
+use crate::crypto::keys::{SubKeys, VaultKey};
+use crate::crypto::meta::Meta;
+use crate::crypto::slot::{self, SlotKind, SlotRecord};
+use crate::engine::Mode;
+use crate::row::RowRef;
 use crate::{Error, Integrity, Result};
 
 /// Rows re-encrypted per step (and per progress report).
@@ -122,12 +125,18 @@ impl EncryptedVault {
         mut progress: impl FnMut(Progress),
     ) -> Result<(KeyChange, Vec<UnreadableRow>)> {
         let vault_id = self.id();
-        let before = self.with_rows(Mode::Snapshot, |rows| self.read_meta(rows))?;
+        let before = self
+            .vault
+            .run(Mode::Snapshot, |op| self.read_meta(op.rows))?;
         let generation = before.generation.checked_add(1).ok_or(Error::Corrupt {
             detail: "the key generation is exhausted",
         })?;
         let new_key = VaultKey::generate()?;
-        let new_sealer = Sealer::new(SubKeys::derive(&new_key, &vault_id), vault_id, generation);
+        let new_codec = Codec::Sealed(Sealer::new(
+            SubKeys::derive(&new_key, &vault_id),
+            vault_id,
+            generation,
+        ));
 
         // All Argon2 work, and the keyring, before the write lock.
         let mut new_accounts = Vec::new();
@@ -142,7 +151,8 @@ impl EncryptedVault {
         let mut after = Meta::new(slots);
         after.generation = generation;
 
-        let rotated = self.with_rows(Mode::Write, |rows| {
+        let rotated = self.vault.run(Mode::Write, |op| {
+            let rows = op.rows;
             let current = self.read_meta(rows)?;
             if current.slots != before.slots {
                 return Err(Error::Busy);
@@ -150,11 +160,11 @@ impl EncryptedVault {
             rows.delete_expired()?;
             let mut dropped = Vec::new();
             // The scan skips rows too long to read; they are deleted unread.
-            for rowid in rows.too_long_rowids()? {
+            for rowid in rows.too_long_ids()? {
                 if !drop_unreadable {
                     return Err(Error::Integrity(Integrity::Entry));
                 }
-                rows.delete_rowid(rowid)?;
+                rows.delete_id(rowid)?;
                 dropped.push(UnreadableRow::too_large(rowid));
             }
             let total = rows.count_all()?;
@@ -163,7 +173,7 @@ impl EncryptedVault {
             progress(Progress { done, total });
             loop {
                 let mut batch = Vec::with_capacity(BATCH);
-                rows.scan_rowids(last, BATCH, |rowid, r| {
+                rows.scan_ids(last, BATCH, &mut |rowid, r| {
                     batch.push(Copied {
                         rowid,
                         key: r.key.to_vec(),
@@ -185,14 +195,11 @@ impl EncryptedVault {
                     // Only opening fails an integrity check; sealing and
                     // writing fail otherwise.
                     let rewritten = (|| {
-                        let name = self.env().open_name(rows, &view)?;
-                        let key = new_sealer.stored_key(&name);
-                        let sealed_name = new_sealer.seal_name(&key, &name, row.expires_at)?;
-                        let value = self.env().open_value(rows, &view, |plain| {
-                            Ok(new_sealer
-                                .seal_value(&key, plain, row.expires_at)?
-                                .into_owned())
-                        })?;
+                        let name = op.open_name(&view)?;
+                        let key = new_codec.stored_key(&name);
+                        let sealed_name = new_codec.seal_name(&key, &name, row.expires_at)?;
+                        let plain = op.open_value(&view)?;
+                        let value = new_codec.seal_value(&key, &plain, row.expires_at)?;
                         rows.rewrite(row.rowid, &key, sealed_name.as_deref(), &value)
                     })();
                     match rewritten {
@@ -202,9 +209,9 @@ impl EncryptedVault {
                             | Error::ValueTooLarge { .. }),
                         ) if drop_unreadable => {
                             // Deleted only once examined as unreadable.
-                            match repair::examine(self.env(), rows, row.rowid, &view)? {
+                            match repair::examine(op, row.rowid, &view)? {
                                 Some(bad) => {
-                                    rows.delete_rowid(row.rowid)?;
+                                    rows.delete_id(row.rowid)?;
                                     dropped.push(bad);
                                 }
                                 None => return Err(e),
@@ -216,7 +223,8 @@ impl EncryptedVault {
                 done += batch.len() as u64;
                 progress(Progress { done, total });
             }
-            after.write(rows, new_sealer.keys(), &vault_id)?;
+            let new_keys = SubKeys::derive(&new_key, &vault_id);
+            meta_io::write(rows, &after, &new_keys, &vault_id)?;
             Ok(dropped)
         });
         let dropped = match rotated {
@@ -231,7 +239,7 @@ impl EncryptedVault {
                 self.keyring().forget(account);
             }
         }
-        self.replace_keys(new_key, new_sealer);
+        self.replace_keys(new_key, new_codec);
         tracing::debug!(generation, dropped = dropped.len(), "rotated the vault key");
         Ok((self.scrub_wal(), dropped))
     }

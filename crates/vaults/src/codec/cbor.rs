@@ -14,24 +14,17 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
 
+pub(crate) use crate::limits::{MAX_STORED_LEN, MAX_VALUE_LEN};
 use crate::{Error, Result};
 
 /// Deepest nesting of arrays and maps a decoded value may have.
 pub(crate) const RECURSION_LIMIT: usize = 128;
-
-/// Largest encoded value a vault stores (64 MiB).
-pub(crate) const MAX_VALUE_LEN: usize = 64 << 20;
 
 /// Most CBOR items (every head: integers, strings, arrays, map keys and
 /// values, tags) a value may hold, so that decoding into a dynamic type
 /// (`ciborium::Value`, `serde_json::Value`: 32 bytes an item) stays within
 /// tens of MiB. Large binary data belongs in a byte string (one item).
 pub const MAX_ITEMS: usize = 1 << 20;
-
-/// Longest row content SQLite may hand back or store: the value cap, plus
-/// the padding of a sealed value (Padmé adds at most 1/32 at 64 MiB), plus
-/// 1 MiB for the envelope, the sealed name and the stored key.
-pub(crate) const MAX_STORED_LEN: usize = MAX_VALUE_LEN + (MAX_VALUE_LEN >> 5) + (1 << 20);
 
 /// A writer that only counts.
 struct Counter(usize);
@@ -431,10 +424,10 @@ mod tests {
 
     #[test]
     fn the_largest_sealed_row_fits_the_stored_length_limit() {
-        use crate::crypto::envelope::{HEADER_LEN, TAG_LEN, padded_len};
+        use crate::crypto::aead::{HEADER_LEN, TAG_LEN, padded_len};
         let sealed = |n| HEADER_LEN + padded_len(n).unwrap() + TAG_LEN;
         // Value, sealed name, stored key, expiry and the record's headers.
-        let row = sealed(MAX_VALUE_LEN) + sealed(crate::MAX_NAME_LEN) + 32 + 8 + 64;
+        let row = sealed(MAX_VALUE_LEN) + sealed(crate::limits::MAX_NAME_LEN) + 32 + 8 + 64;
         assert!(row <= MAX_STORED_LEN, "{row} > {MAX_STORED_LEN}");
     }
 

@@ -1,5 +1,6 @@
-//! Every SQL statement on entries and meta. The layers above work with rows
-//! (stored key, sealed or plain name, expiry, value bytes) and never write SQL.
+//! Every SQL statement on entries and meta: SQLite's [`Rows`]. The layers
+//! above work with rows (stored key, sealed or plain name, expiry, value
+//! bytes) and never write SQL.
 //!
 //! A row is *alive* when `expires_at` is NULL or later than `now`; reads skip
 //! the rest, so an expired entry is invisible without being deleted.
@@ -8,29 +9,10 @@ use std::cell::Cell;
 
 use rusqlite::{Connection, FileControl, MAIN_DB, OptionalExtension};
 
-use crate::{Error, Result};
-
-/// One borrowed row, handed to a callback so values are read without a copy.
-#[derive(Debug, Clone, Copy)]
-pub struct RowRef<'r> {
-    /// The stored key (the name in a plain vault, its blind index otherwise).
-    pub key: &'r [u8],
-    /// The sealed name (NULL in a plain vault).
-    pub name: Option<&'r [u8]>,
-    /// Expiry in ms since the epoch; `None` = never.
-    pub expires_at: Option<i64>,
-    /// The stored value bytes.
-    pub value: &'r [u8],
-}
-
-/// A row's name and value columns sealed again, for a new expiry.
-#[derive(Debug)]
-pub struct Resealed {
-    /// The new `name` column.
-    pub name: Option<Vec<u8>>,
-    /// The new `value` column.
-    pub value: Vec<u8>,
-}
+use super::scoped::scoped;
+use crate::Result;
+use crate::engine::{IdRowFn, RowFn, Rows};
+use crate::row::{Resealed, RowRef};
 
 /// Row-level access on one connection at one instant.
 ///
@@ -43,7 +25,7 @@ pub struct Resealed {
 /// rows they skipped (`i64::MIN` for none): a read raises the stored mark
 /// only when that is past it, so a read that hid nothing never writes.
 #[derive(Clone, Copy)]
-pub struct Rows<'c> {
+pub(crate) struct SqliteRows<'c> {
     pub(crate) conn: &'c Connection,
     pub(crate) now: i64,
     pub(crate) clock: i64,
@@ -54,7 +36,7 @@ const ALIVE: &str = "(expires_at IS NULL OR expires_at > ?2)";
 
 /// Longest column, in bytes, that a connection lets SQLite read
 /// (`SQLITE_LIMIT_LENGTH`, set by `schema::harden`); no vault writes one.
-const LONGEST_COLUMN: usize = crate::codec::MAX_STORED_LEN;
+const LONGEST_COLUMN: usize = crate::limits::MAX_STORED_LEN;
 
 /// The longest of a row's columns. `octet_length` reads only the record
 /// header, never the content: it works on a row too long to read.
@@ -80,7 +62,7 @@ fn scanned<'r>(row: &'r rusqlite::Row<'_>, first: usize, values: bool) -> Result
     })
 }
 
-impl<'c> Rows<'c> {
+impl<'c> SqliteRows<'c> {
     pub(crate) fn new(conn: &'c Connection, now: i64, clock: i64, expired: &'c Cell<i64>) -> Self {
         Self {
             conn,
@@ -115,76 +97,39 @@ impl<'c> Rows<'c> {
         }
         Ok(())
     }
+}
 
-    /// The instant this operation decides expiry at (ms).
-    pub(crate) fn now(&self) -> i64 {
+impl Rows for SqliteRows<'_> {
+    fn now(&self) -> i64 {
         self.now
     }
 
-    /// The clock's time for this operation (ms), for new expiries.
-    pub(crate) fn clock(&self) -> i64 {
+    fn clock(&self) -> i64 {
         self.clock
     }
 
-    /// Refuses a new expiry `at` that this operation's time has already
-    /// passed because the clock is behind the clock mark: the entry would
-    /// be acknowledged and never seen. (With the mark not ahead, a time to
-    /// live that ran out while the write waited is just a short life.)
-    pub(crate) fn check_new_expiry(&self, at: i64) -> Result<()> {
-        if at > self.now || self.now <= self.clock {
-            return Ok(());
-        }
-        let behind_ms = self.now.abs_diff(self.clock);
-        Err(Error::ClockBehind {
-            behind_secs: behind_ms.div_ceil(1_000),
-        })
-    }
-
-    /// Reads the live row under `key` and hands it to `f`.
-    pub(crate) fn get<R>(
-        &self,
-        key: &[u8],
-        f: impl FnOnce(RowRef<'_>) -> Result<R>,
-    ) -> Result<Option<R>> {
+    fn read(&self, key: &[u8], values: bool, f: RowFn<'_>) -> Result<bool> {
         // Aliveness is decided here, not in SQL, so a hidden row is noted.
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT name, expires_at, value FROM entries WHERE key = ?1")?;
+        let sql = match values {
+            true => "SELECT name, expires_at, value FROM entries WHERE key = ?1",
+            false => "SELECT name, expires_at FROM entries WHERE key = ?1",
+        };
+        let mut stmt = self.conn.prepare_cached(sql)?;
         let mut rows = stmt.query([key])?;
         match rows.next()? {
             Some(row) if self.alive(row.get(1)?) => {
-                let r = RowRef {
+                f(RowRef {
                     key,
                     name: row.get_ref(0)?.as_blob_or_null()?,
                     expires_at: row.get(1)?,
-                    value: row.get_ref(2)?.as_blob()?,
-                };
-                f(r).map(Some)
+                    value: match values {
+                        true => row.get_ref(2)?.as_blob()?,
+                        false => &[],
+                    },
+                })?;
+                Ok(true)
             }
-            _ => Ok(None),
-        }
-    }
-
-    /// Hands the head of the live row under `key` (name and expiry; the
-    /// value is left empty and never read) to `f`.
-    pub(crate) fn head<R>(
-        &self,
-        key: &[u8],
-        f: impl FnOnce(RowRef<'_>) -> Result<R>,
-    ) -> Result<Option<R>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT name, expires_at FROM entries WHERE key = ?1")?;
-        let mut rows = stmt.query([key])?;
-        match rows.next()? {
-            Some(row) if self.alive(row.get(1)?) => f(RowRef {
-                key,
-                name: row.get_ref(0)?.as_blob_or_null()?,
-                expires_at: row.get(1)?,
-                value: &[],
-            })
-            .map(Some),
-            _ => Ok(None),
+            _ => Ok(false),
         }
     }
 
@@ -194,7 +139,7 @@ impl<'c> Rows<'c> {
     /// replacing an expired one gives it a new rowid, as if it were new, so
     /// `pop_item` sees it as the latest insert. One statement: a durable put
     /// costs one commit.
-    pub(crate) fn upsert(
+    fn upsert(
         &self,
         key: &[u8],
         name: Option<&[u8]>,
@@ -213,7 +158,7 @@ impl<'c> Rows<'c> {
 
     /// Changes the expiry of the row under `key` and, when given, its name
     /// and value columns (sealed again for the new expiry).
-    pub(crate) fn set_expiry(
+    fn set_expiry(
         &self,
         key: &[u8],
         expires_at: Option<i64>,
@@ -240,30 +185,25 @@ impl<'c> Rows<'c> {
     ///
     /// An expired row is deleted too, silently. Run it inside a write
     /// transaction when `f` can fail, so a failure puts the row back.
-    pub(crate) fn delete<R>(
-        &self,
-        key: &[u8],
-        f: impl FnOnce(RowRef<'_>) -> Result<R>,
-    ) -> Result<Option<R>> {
+    fn delete(&self, key: &[u8], f: RowFn<'_>) -> Result<bool> {
         let mut stmt = self.conn.prepare_cached(
             "DELETE FROM entries WHERE key = ?1 RETURNING name, expires_at, value",
         )?;
         let mut rows = stmt.query([key])?;
         let out = match rows.next()? {
-            None => None,
+            None => false,
             Some(row) => {
                 let expires_at: Option<i64> = row.get(1)?;
-                if self.alive(expires_at) {
-                    let r = RowRef {
+                let alive = self.alive(expires_at);
+                if alive {
+                    f(RowRef {
                         key,
                         name: row.get_ref(0)?.as_blob_or_null()?,
                         expires_at,
                         value: row.get_ref(2)?.as_blob()?,
-                    };
-                    Some(f(r)?)
-                } else {
-                    None
+                    })?;
                 }
+                alive
             }
         };
         // Step to the end so the DELETE completes before the statement is reset.
@@ -273,7 +213,7 @@ impl<'c> Rows<'c> {
 
     /// Number of live rows: all rows minus expired ones (counted through the
     /// expiry index, so the cost is one count of the table).
-    pub(crate) fn count(&self) -> Result<u64> {
+    fn count(&self) -> Result<u64> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT (SELECT count(*) FROM entries) - count(*), max(expires_at) \
              FROM entries WHERE expires_at <= ?1",
@@ -289,12 +229,12 @@ impl<'c> Rows<'c> {
     /// Hands up to `limit` live rows with keys after `after` (all when
     /// `None`), in key order, to `f`. With `values == false` the value is
     /// empty and its pages are never read. Returns the number of rows seen.
-    pub(crate) fn scan(
+    fn scan(
         &self,
         after: Option<&[u8]>,
         limit: Option<usize>,
         values: bool,
-        mut f: impl FnMut(RowRef<'_>) -> Result<()>,
+        f: RowFn<'_>,
     ) -> Result<usize> {
         let sql = match values {
             true => format!(
@@ -322,11 +262,7 @@ impl<'c> Rows<'c> {
     /// Hands every live row to `f` in table order (the order of insertion),
     /// which reads the table's pages one after another. With
     /// `values == false` the value is empty and its pages are never read.
-    pub(crate) fn scan_all(
-        &self,
-        values: bool,
-        mut f: impl FnMut(RowRef<'_>) -> Result<()>,
-    ) -> Result<()> {
+    fn scan_all(&self, values: bool, f: RowFn<'_>) -> Result<()> {
         let sql = match values {
             true => {
                 "SELECT key, name, expires_at, value FROM entries \
@@ -347,13 +283,8 @@ impl<'c> Rows<'c> {
 
     /// Hands up to `limit` rows, alive or not, with rowids after `after`, in
     /// rowid order, to `f` (for rotation, which rewrites every row once).
-    /// Rows too long to read are skipped: see [`Rows::too_long_rowids`].
-    pub(crate) fn scan_rowids(
-        &self,
-        after: i64,
-        limit: usize,
-        mut f: impl FnMut(i64, RowRef<'_>) -> Result<()>,
-    ) -> Result<()> {
+    /// Rows too long to read are skipped: see [`Rows::too_long_ids`].
+    fn scan_ids(&self, after: i64, limit: usize, f: IdRowFn<'_>) -> Result<()> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT rowid, key, name, expires_at, value FROM entries \
              WHERE rowid > ?1 AND {ROW_LENGTH} <= ?3 ORDER BY rowid LIMIT ?2"
@@ -368,25 +299,21 @@ impl<'c> Rows<'c> {
 
     /// Hands the row with this rowid, alive or not, to `f` (for repair,
     /// which names rows by rowid since their names may not open).
-    pub(crate) fn get_rowid<R>(
-        &self,
-        rowid: i64,
-        f: impl FnOnce(RowRef<'_>) -> Result<R>,
-    ) -> Result<Option<R>> {
+    fn read_id(&self, rowid: i64, f: RowFn<'_>) -> Result<bool> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT key, name, expires_at, value FROM entries WHERE rowid = ?1")?;
         let mut rows = stmt.query([rowid])?;
         match rows.next()? {
-            None => Ok(None),
-            Some(row) => f(scanned(row, 0, true)?).map(Some),
+            None => Ok(false),
+            Some(row) => f(scanned(row, 0, true)?).map(|()| true),
         }
     }
 
     /// The rowids of the rows, alive or not, with a column longer than
     /// [`LONGEST_COLUMN`]: only a planted row has one, and SQLite refuses to
     /// read it (for repair, which deletes them unread).
-    pub(crate) fn too_long_rowids(&self) -> Result<Vec<i64>> {
+    fn too_long_ids(&self) -> Result<Vec<i64>> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT rowid FROM entries WHERE {ROW_LENGTH} > ?1 ORDER BY rowid"
         ))?;
@@ -396,7 +323,7 @@ impl<'c> Rows<'c> {
 
     /// Whether the row with this rowid has a column longer than
     /// [`LONGEST_COLUMN`]; `None` when there is no such row.
-    pub(crate) fn is_too_long(&self, rowid: i64) -> Result<Option<bool>> {
+    fn is_too_long(&self, rowid: i64) -> Result<Option<bool>> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {ROW_LENGTH} > ?2 FROM entries WHERE rowid = ?1"
         ))?;
@@ -406,7 +333,7 @@ impl<'c> Rows<'c> {
     }
 
     /// Deletes the row with this rowid; whether there was one.
-    pub(crate) fn delete_rowid(&self, rowid: i64) -> Result<bool> {
+    fn delete_id(&self, rowid: i64) -> Result<bool> {
         let n = self
             .conn
             .prepare_cached("DELETE FROM entries WHERE rowid = ?1")?
@@ -415,7 +342,7 @@ impl<'c> Rows<'c> {
     }
 
     /// Number of rows, alive or not.
-    pub(crate) fn count_all(&self) -> Result<u64> {
+    fn count_all(&self) -> Result<u64> {
         let n: i64 = self
             .conn
             .prepare_cached("SELECT count(*) FROM entries")?
@@ -424,13 +351,7 @@ impl<'c> Rows<'c> {
     }
 
     /// Rewrites the row with this rowid (for rotation).
-    pub(crate) fn rewrite(
-        &self,
-        rowid: i64,
-        key: &[u8],
-        name: Option<&[u8]>,
-        value: &[u8],
-    ) -> Result<()> {
+    fn rewrite(&self, rowid: i64, key: &[u8], name: Option<&[u8]>, value: &[u8]) -> Result<()> {
         let mut stmt = self.conn.prepare_cached(
             "UPDATE entries SET key = ?2, name = ?3, value = ?4 WHERE rowid = ?1",
         )?;
@@ -439,7 +360,7 @@ impl<'c> Rows<'c> {
     }
 
     /// The key of the most recently inserted live row.
-    pub(crate) fn last_key(&self) -> Result<Option<Vec<u8>>> {
+    fn last_key(&self) -> Result<Option<Vec<u8>>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT key FROM entries WHERE expires_at IS NULL OR expires_at > ?1 \
              ORDER BY rowid DESC LIMIT 1",
@@ -448,7 +369,7 @@ impl<'c> Rows<'c> {
     }
 
     /// Deletes every row.
-    pub(crate) fn clear(&self) -> Result<u64> {
+    fn clear(&self) -> Result<u64> {
         let n = self
             .conn
             .prepare_cached("DELETE FROM entries")?
@@ -457,7 +378,7 @@ impl<'c> Rows<'c> {
     }
 
     /// Deletes expired rows through the expiry index; returns how many.
-    pub(crate) fn delete_expired(&self) -> Result<u64> {
+    fn delete_expired(&self) -> Result<u64> {
         let n = self
             .conn
             .prepare_cached("DELETE FROM entries WHERE expires_at <= ?1")?
@@ -470,15 +391,15 @@ impl<'c> Rows<'c> {
     /// other (seen when this one next starts reading), and may change at
     /// other times too; an unchanged version means nothing committed. Read
     /// between statements it belongs to the snapshot the last one saw.
-    pub(crate) fn data_version(&self) -> Result<std::ffi::c_uint> {
-        let mut version = 0;
+    fn change_token(&self) -> Result<u64> {
+        let mut version: std::ffi::c_uint = 0;
         self.conn
             .file_control(Some(MAIN_DB), FileControl::DataVersion(&mut version))?;
-        Ok(version)
+        Ok(u64::from(version))
     }
 
     /// Reads a meta record.
-    pub(crate) fn meta_get(&self, name: &str) -> Result<Option<Vec<u8>>> {
+    fn meta_get(&self, name: &str) -> Result<Option<Vec<u8>>> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT value FROM meta WHERE name = ?1")?;
@@ -486,7 +407,7 @@ impl<'c> Rows<'c> {
     }
 
     /// Reads every meta record whose name starts with `prefix`, sorted by name.
-    pub(crate) fn meta_list(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
+    fn meta_list(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT name, value FROM meta WHERE substr(name, 1, length(?1)) = ?1 ORDER BY name",
         )?;
@@ -495,7 +416,7 @@ impl<'c> Rows<'c> {
     }
 
     /// Writes a meta record.
-    pub(crate) fn meta_put(&self, name: &str, value: &[u8]) -> Result<()> {
+    fn meta_put(&self, name: &str, value: &[u8]) -> Result<()> {
         self.conn
             .prepare_cached(
                 "INSERT INTO meta (name, value) VALUES (?1, ?2) \
@@ -506,11 +427,21 @@ impl<'c> Rows<'c> {
     }
 
     /// Deletes a meta record; whether it existed.
-    pub(crate) fn meta_delete(&self, name: &str) -> Result<bool> {
+    fn meta_delete(&self, name: &str) -> Result<bool> {
         let n = self
             .conn
             .prepare_cached("DELETE FROM meta WHERE name = ?1")?
             .execute([name])?;
         Ok(n > 0)
+    }
+
+    fn savepoint(&self, f: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        scoped(
+            self.conn,
+            "SAVEPOINT vaults_op",
+            "RELEASE vaults_op",
+            "ROLLBACK TO vaults_op; RELEASE vaults_op",
+            f,
+        )
     }
 }

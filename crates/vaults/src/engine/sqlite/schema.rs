@@ -12,6 +12,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use super::exposure::Exposure;
+use crate::engine::{Durability, Init, Settings};
 use crate::{Error, Integrity, Kind, Result};
 
 /// `PRAGMA application_id` of every vault file: ASCII "VALT".
@@ -49,26 +50,6 @@ const OBJECTS: [(&str, Option<&str>); 5] = [
     ("sqlite_autoindex_entries_1", None),
     ("sqlite_autoindex_meta_1", None),
 ];
-
-/// How hard a commit waits for the disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum Durability {
-    /// `synchronous=FULL`: an acknowledged write survives power loss. Default.
-    #[default]
-    Full,
-    /// `synchronous=NORMAL`: the last commits may be lost on power loss (never
-    /// on a crash of the process). Faster single writes; for session stores.
-    Normal,
-}
-
-/// Settings applied when a connection opens.
-#[derive(Debug, Clone)]
-pub(crate) struct ConnSettings {
-    pub(crate) durability: Durability,
-    pub(crate) busy_timeout: Duration,
-    pub(crate) max_size: Option<u64>,
-}
 
 /// What a successful open found in the file.
 #[derive(Debug, Clone, Copy)]
@@ -166,7 +147,7 @@ pub(crate) enum Access {
 pub(crate) fn connect(
     path: Option<&Path>,
     access: Access,
-    settings: &ConnSettings,
+    settings: &Settings,
 ) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = match (path, access) {
@@ -204,13 +185,13 @@ fn harden(conn: &Connection) -> Result<()> {
     use rusqlite::config::DbConfig;
     use rusqlite::limits::Limit;
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
-    let max = i32::try_from(crate::codec::MAX_STORED_LEN).unwrap_or(i32::MAX);
+    let max = i32::try_from(crate::limits::MAX_STORED_LEN).unwrap_or(i32::MAX);
     conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, max)?;
     Ok(())
 }
 
 /// Applies the pragmas that persist or that need a vault file.
-pub(crate) fn configure(conn: &Connection, settings: &ConnSettings, in_memory: bool) -> Result<()> {
+pub(crate) fn configure(conn: &Connection, settings: &Settings, in_memory: bool) -> Result<()> {
     if !in_memory {
         switch_to_wal(conn, settings.busy_timeout)?;
     }
@@ -283,14 +264,6 @@ pub(crate) fn prepare(
     check_version(conn)?;
     check_schema(conn, &not_a_vault)?;
     read_header(conn)
-}
-
-/// What to write into a new vault.
-pub(crate) struct Init<'a> {
-    /// The vault id to use; random when `None`.
-    pub(crate) vault_id: Option<[u8; 16]>,
-    /// Extra meta records (the encrypted layer's slots and MAC).
-    pub(crate) meta: &'a [(String, Vec<u8>)],
 }
 
 fn read_app_id(conn: &Connection) -> Result<i32> {
@@ -431,7 +404,7 @@ mod hardening_tests {
     fn connections_are_defensive_and_length_limited() {
         use rusqlite::config::DbConfig;
         use rusqlite::limits::Limit;
-        let settings = ConnSettings {
+        let settings = Settings {
             durability: Durability::Full,
             busy_timeout: Duration::from_secs(1),
             max_size: None,
@@ -441,7 +414,7 @@ mod hardening_tests {
         let limit = conn.limit(Limit::SQLITE_LIMIT_LENGTH).unwrap();
         assert_eq!(
             usize::try_from(limit).unwrap(),
-            crate::codec::MAX_STORED_LEN
+            crate::limits::MAX_STORED_LEN
         );
         // Defensive mode: the schema cannot be made writable.
         conn.pragma_update(None, "writable_schema", true).unwrap();

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension};
 
-use super::backend::scoped;
+use super::scoped::scoped;
 use crate::Result;
 
 /// The meta record holding the mark.

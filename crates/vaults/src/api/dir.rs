@@ -5,7 +5,8 @@ use std::fs::DirBuilder;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
-use super::vault::{OpenOptions, Vault};
+use super::options::OpenOptions;
+use super::vault::Vault;
 use crate::{Error, Result};
 
 /// Longest vault name, in bytes (file names are limited to 255 bytes, less `.db`).

@@ -1,6 +1,6 @@
 //! [`KeyChange`]: what a change of keys left behind in the vault's files.
 
-use super::vault::EncryptedVault;
+use super::encrypted::EncryptedVault;
 
 /// The outcome of [`EncryptedVault::change_passphrase`],
 /// [`EncryptedVault::remove_slot`] and [`EncryptedVault::rotate`], once the
@@ -56,7 +56,7 @@ impl EncryptedVault {
         if self.path().is_none() {
             return KeyChange { purged: true };
         }
-        let purged = match self.storage().checkpoint_truncate() {
+        let purged = match self.vault.engine.purge_old_versions() {
             Ok(true) => true,
             Ok(false) => {
                 tracing::warn!(

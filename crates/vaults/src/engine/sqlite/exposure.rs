@@ -6,8 +6,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// One way other users may read or change a vault: found by
-/// [`Exposure::check`], which [`Vault::open`](crate::Vault::open) and the
-/// other opens also log as `tracing` warnings. The vault is still usable;
+/// [`Exposure::check`], which every open of a vault file also logs as
+/// `tracing` warnings. The vault is still usable;
 /// the [`Display`](fmt::Display) text says what is wrong and how to fix it.
 ///
 /// ```

@@ -1,0 +1,189 @@
+//! [`OpenOptions`]: the settings a vault is opened with.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::vault::Vault;
+use crate::codec::Codec;
+use crate::engine::{Durability, Engine, Init, Settings, sqlite};
+use crate::{Clock, Kind, Result, SystemClock};
+
+/// Settings for opening a [`Vault`]; [`Vault::open`] uses the defaults.
+///
+/// ## Defaults
+/// - create the file if it is missing: yes; insist on creating it: no;
+/// - durability: [`Durability::Full`] (`synchronous=FULL`);
+/// - busy timeout: 5 s (how long a write waits for another connection's lock,
+///   and a key change for other readers before it reports that old key
+///   material may remain);
+/// - size cap: none;
+/// - clock: [`SystemClock`].
+///
+/// ```
+/// use std::time::Duration;
+/// use vaults::{Durability, OpenOptions};
+///
+/// let dir = tempfile::tempdir()?;
+/// let sessions = OpenOptions::new()
+///     .durability(Durability::Normal)
+///     .busy_timeout(Duration::from_secs(1))
+///     .open(dir.path().join("sessions.db"))?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct OpenOptions {
+    create: bool,
+    create_new: bool,
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for OpenOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenOptions")
+            .field("create", &self.create)
+            .field("create_new", &self.create_new)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl OpenOptions {
+    /// The defaults listed above.
+    pub fn new() -> Self {
+        Self {
+            create: true,
+            create_new: false,
+            settings: Settings {
+                durability: Durability::Full,
+                busy_timeout: Duration::from_secs(5),
+                max_size: None,
+            },
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Whether a missing file is created (default) or reported as
+    /// [`Error::VaultNotFound`](crate::Error::VaultNotFound).
+    pub fn create(mut self, create: bool) -> Self {
+        self.create = create;
+        self
+    }
+
+    /// Whether [`open`](OpenOptions::open) must create a new vault: a file
+    /// (or symlink) already at the path is [`Error::VaultExists`](crate::Error::VaultExists) and is
+    /// left as it is. The file is created with `O_EXCL`, so a file that
+    /// appears between a check of yours and the open is never taken for
+    /// the new vault. Default: no. Overrides [`create`](OpenOptions::create).
+    ///
+    /// ```
+    /// use vaults::{Error, OpenOptions};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("new.db");
+    /// let fresh = OpenOptions::new().create_new(true);
+    /// fresh.open(&path)?.close()?;
+    /// assert!(matches!(fresh.open(&path), Err(Error::VaultExists { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn create_new(mut self, create_new: bool) -> Self {
+        self.create_new = create_new;
+        self
+    }
+
+    /// How hard a commit waits for the disk.
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.settings.durability = durability;
+        self
+    }
+
+    /// How long a write waits for another connection's lock before failing
+    /// with [`Error::Busy`](crate::Error::Busy); also how long a key change waits for other
+    /// connections to end their reads before it reports, in its
+    /// [`KeyChange`](crate::KeyChange), that old key material may remain.
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.busy_timeout = timeout;
+        self
+    }
+
+    /// Caps the vault file at about `bytes` (whole pages; never below its
+    /// current size). A write that would pass it fails with [`Error::Full`](crate::Error::Full),
+    /// and succeeds again once entries are removed. Default: no cap.
+    pub fn max_size(mut self, bytes: u64) -> Self {
+        self.settings.max_size = Some(bytes);
+        self
+    }
+
+    /// The clock expiry is decided against (a [`ManualClock`](crate::ManualClock) in tests).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Opens (or creates) the plain vault at `path`.
+    ///
+    /// # Errors
+    /// [`Error::VaultNotFound`](crate::Error::VaultNotFound) when the file is missing and creation is off;
+    /// [`Error::VaultExists`](crate::Error::VaultExists) when it exists and
+    /// [`create_new`](OpenOptions::create_new) is on;
+    /// [`Error::NotAVault`](crate::Error::NotAVault) for a file that is not a vault;
+    /// [`Error::UnsupportedVersion`](crate::Error::UnsupportedVersion) for a vault from a newer version;
+    /// [`Error::WrongKind`](crate::Error::WrongKind) for an encrypted vault;
+    /// [`Error::Integrity`](crate::Error::Integrity) ([`Integrity::Kind`](crate::Integrity::Kind))
+    /// for a file whose kind record says plain but that carries an encrypted
+    /// vault's records (its kind was edited).
+    pub fn open(&self, path: impl AsRef<Path>) -> Result<Vault> {
+        self.open_plain(
+            Some(path.as_ref()),
+            self.create || self.create_new,
+            self.create_new,
+        )
+    }
+
+    /// Opens a new plain vault that lives in memory and disappears on drop.
+    ///
+    /// # Errors
+    /// Only if SQLite cannot allocate.
+    pub fn open_in_memory(&self) -> Result<Vault> {
+        self.open_plain(None, true, false)
+    }
+
+    /// Opens the storage of a vault of `kind` at `path` (in memory when
+    /// `None`). With `init`, a missing or empty file becomes a new vault
+    /// holding `init`'s records; `exclusive` refuses an existing file.
+    pub(crate) fn engine(
+        &self,
+        path: Option<&Path>,
+        kind: Kind,
+        init: Option<&Init<'_>>,
+        exclusive: bool,
+    ) -> Result<Box<dyn Engine>> {
+        let engine = sqlite::open(
+            path,
+            kind,
+            init,
+            exclusive,
+            &self.settings,
+            Arc::clone(&self.clock),
+        )?;
+        Ok(Box::new(engine))
+    }
+
+    /// Opens a plain vault at `path` (in memory when `None`).
+    fn open_plain(&self, path: Option<&Path>, create: bool, exclusive: bool) -> Result<Vault> {
+        let init = Init {
+            vault_id: None,
+            meta: &[],
+        };
+        let engine = self.engine(path, Kind::Plain, create.then_some(&init), exclusive)?;
+        Ok(Vault::from_parts(engine, Codec::Plain))
+    }
+}

@@ -1,0 +1,165 @@
+//! Writes of values: one entry ([`write()`]), many in one transaction
+//! ([`put_all`]), or one only if missing ([`get_or_insert`]).
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use zeroize::Zeroizing;
+
+use super::op::Scope;
+use crate::clock::duration_ms;
+use crate::codec::cbor;
+use crate::engine::Mode;
+use crate::{Error, MAX_NAME_LEN, Result};
+
+/// Checks an entry name: not empty, at most [`MAX_NAME_LEN`] bytes.
+pub(crate) fn check_name(name: &str) -> Result<()> {
+    if name.is_empty() {
+        return Err(Error::InvalidName { reason: "empty" });
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(Error::InvalidName {
+            reason: "longer than 1024 bytes",
+        });
+    }
+    Ok(())
+}
+
+/// Checks the name of an entry being written: as [`check_name`], and no
+/// control character (C0, DEL, C1: NUL, newline, escape...). Such a name
+/// prints as something else (`a\nb` looks like two names, an escape code
+/// rewrites the terminal) and a NUL cannot come back through a command line.
+/// Reads and removals take any name, so entries written before this rule
+/// stay reachable.
+pub(crate) fn check_new_name(name: &str) -> Result<()> {
+    check_name(name)?;
+    if name.chars().any(char::is_control) {
+        return Err(Error::InvalidName {
+            reason: "has a control character (NUL, newline, escape...)",
+        });
+    }
+    Ok(())
+}
+
+/// How a write treats the entry's expiry.
+#[derive(Clone, Copy)]
+pub(crate) enum SetTtl {
+    /// No expiry (an old one is cleared).
+    Clear,
+    /// Keep the old entry's expiry (Redis `KEEPTTL`).
+    Keep,
+    /// Expire this long from now.
+    After(Duration),
+}
+
+/// The shared body of every write of one value.
+pub(crate) fn write(s: Scope<'_>, name: &str, plain: &[u8], ttl: SetTtl) -> Result<()> {
+    if matches!(ttl, SetTtl::After(d) if d.is_zero()) {
+        return super::read::remove(s, name).map(drop);
+    }
+    let codec = s.codec();
+    let key = codec.stored_key(name);
+    match ttl {
+        SetTtl::Clear | SetTtl::After(_) => {
+            let at = match ttl {
+                SetTtl::After(d) => Some(s.now_ms().saturating_add(duration_ms(d))),
+                _ => None,
+            };
+            // Sealed before the lock is taken: crypto never holds up other writers.
+            let sealed_name = codec.seal_name(&key, name, at)?;
+            let sealed = codec.seal_value(&key, plain, at)?;
+            s.run(Mode::Single, |op| {
+                if let Some(at) = at {
+                    op.rows.check_new_expiry(at)?;
+                }
+                op.rows.upsert(&key, sealed_name.as_deref(), at, &sealed)
+            })
+        }
+        // The kept expiry is read verified (the `expires_at` column alone is
+        // not authenticated, and sealing under it would make an expiry edited
+        // in the file genuine).
+        SetTtl::Keep => s.run(Mode::Write, |op| {
+            let at = op.rows.head(&key, |row| {
+                op.check_expiry(&row)?;
+                Ok(row.expires_at)
+            })?;
+            let at = at.flatten();
+            let sealed_name = codec.seal_name(&key, name, at)?;
+            let sealed = codec.seal_value(&key, plain, at)?;
+            op.rows.upsert(&key, sealed_name.as_deref(), at, &sealed)
+        }),
+    }
+}
+
+/// A step of a bulk put ends after this many rows, or once its sealed rows
+/// hold [`BULK_STEP_BYTES`], whichever comes first.
+const BULK_STEP_ROWS: usize = 65_536;
+
+/// The bytes of sealed rows a step of a bulk put holds at most (a little
+/// over, by the last row), bounding its memory.
+const BULK_STEP_BYTES: usize = 16 << 20;
+
+/// The shared body of the bulk puts: in one write transaction, steps of
+/// items (see [`BULK_STEP_ROWS`]) are sealed, sorted by stored key and
+/// written. In key order, the inserts walk the key index once per step
+/// instead of landing on a random page each (the keys of an encrypted vault
+/// are hashes), so the larger the step, the fewer pages each row dirties;
+/// the sort is stable, so of two values for one name the later still wins.
+pub(crate) fn put_all<N, B>(s: Scope<'_>, items: impl Iterator<Item = Result<(N, B)>>) -> Result<()>
+where
+    N: AsRef<str>,
+    B: AsRef<[u8]>,
+{
+    let codec = s.codec();
+    s.run(Mode::Write, |op| {
+        let mut items = items.peekable();
+        let mut step = Vec::new();
+        while items.peek().is_some() {
+            step.clear();
+            let mut bytes = 0;
+            while step.len() < BULK_STEP_ROWS && bytes < BULK_STEP_BYTES {
+                let Some(item) = items.next() else { break };
+                let (name, plain) = item?;
+                let name = name.as_ref();
+                check_new_name(name)?;
+                let key = codec.stored_key(name);
+                let sealed_name = codec.seal_name(&key, name, None)?;
+                let sealed =
+                    Zeroizing::new(codec.seal_value(&key, plain.as_ref(), None)?.into_owned());
+                bytes += key.len() + sealed_name.as_ref().map_or(0, Vec::len) + sealed.len();
+                step.push((key.to_vec(), sealed_name, sealed));
+            }
+            step.sort_by(|a, b| a.0.cmp(&b.0));
+            for (key, name, value) in &step {
+                op.rows.upsert(key, name.as_deref(), None, value)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The value under `name`, after storing `default` there if it was missing.
+pub(crate) fn get_or_insert<T: Serialize + DeserializeOwned>(
+    s: Scope<'_>,
+    name: &str,
+    default: T,
+) -> Result<T> {
+    check_new_name(name)?;
+    let plain = cbor::encode(&default)?;
+    let codec = s.codec();
+    let key = codec.stored_key(name);
+    s.run(Mode::Write, |op| {
+        if let Some(v) = op
+            .rows
+            .get(&key, |row| cbor::decode(&op.open_value(&row)?))?
+        {
+            return Ok(v);
+        }
+        let sealed_name = codec.seal_name(&key, name, None)?;
+        let sealed = codec.seal_value(&key, &plain, None)?;
+        op.rows
+            .upsert(&key, sealed_name.as_deref(), None, &sealed)?;
+        Ok(default)
+    })
+}
