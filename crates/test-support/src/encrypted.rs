@@ -1,10 +1,6 @@
-//! Helpers shared by the encrypted-vault integration tests: vaults with the
+//! Encrypted vaults for tests: vaults with the
 //! cheapest Argon2 parameters, raw access to the file through rusqlite (to
 //! play the attacker), and error checks.
-//!
-//! Used as `mod common_enc;` from each test file; not every file uses every
-//! helper.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::fmt::Debug;
 use std::path::{Path, PathBuf};
@@ -14,8 +10,7 @@ use vaults::{
     EncryptedVault, Error, Integrity, KdfParams, LockedVault, ManualClock, OpenOptions, Passphrase,
 };
 
-/// What every test returns.
-pub type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+pub use crate::{T0, TestResult, ms, secs};
 
 /// A passphrase from a literal (never empty in these tests).
 pub fn pass(s: &str) -> Passphrase {
@@ -83,9 +78,13 @@ pub fn raw(path: &Path) -> Connection {
 /// One row of `entries`, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
+    /// The `key` column, as stored.
     pub key: Vec<u8>,
+    /// The `name` column, as stored.
     pub name: Option<Vec<u8>>,
+    /// The expiry in ms since the epoch, if any.
     pub expires_at: Option<i64>,
+    /// The `value` column, as stored.
     pub value: Vec<u8>,
 }
 

@@ -1,27 +1,24 @@
-//! Helpers shared by the integration tests: temporary vault files, a manual
-//! clock, re-running this test binary as a child process, and checks that
-//! errors never quote a secret.
-#![allow(dead_code, reason = "each test file uses a different subset")]
+//! Plain vaults for tests: temporary vault files seen through a manual
+//! clock, and checks that errors never quote a secret.
 
 use std::error::Error as StdError;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::time::Duration;
 
 use tempfile::TempDir;
 use vaults::{Durability, ManualClock, Vault};
 
-/// What every test returns.
-pub type TestResult<T = ()> = Result<T, Box<dyn StdError>>;
-
-/// A fixed "now" for the manual clock: 2023-11-14T22:13:20Z.
-pub const T0: i64 = 1_700_000_000_000;
+use crate::{T0, TestResult};
 
 /// A vault file in a fresh temporary folder, seen through a manual clock.
 pub struct Fixture {
+    /// The temporary folder, removed on drop.
     pub dir: TempDir,
+    /// `DIR/test.db`.
     pub path: PathBuf,
+    /// The clock the vault sees.
     pub clock: ManualClock,
+    /// The open vault.
     pub vault: Vault,
 }
 
@@ -91,16 +88,6 @@ pub fn sidecars(path: &Path) -> [PathBuf; 2] {
     })
 }
 
-/// Seconds as a `Duration`.
-pub fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
-}
-
-/// Milliseconds as a `Duration`.
-pub fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
 /// Asserts that neither the message nor the `Debug` form of `err` (nor any
 /// error in its `source()` chain) contains one of `secrets`.
 pub fn assert_no_leak(err: &(dyn StdError + 'static), secrets: &[&str]) {
@@ -119,47 +106,4 @@ pub fn assert_no_leak(err: &(dyn StdError + 'static), secrets: &[&str]) {
             );
         }
     }
-}
-
-/// Runs the test `name` of the current test binary in a child process, with
-/// `env` set, under the given shell `umask` (if any), and returns its output.
-///
-/// The child test recognises its role by the environment variables and
-/// returns at once when they are unset, so it is harmless in a normal run.
-pub fn run_child(name: &str, env: &[(&str, &str)], umask: Option<&str>) -> TestResult<Output> {
-    let exe = std::env::current_exe()?;
-    let mut cmd = match umask {
-        Some(mask) => {
-            let mut c = Command::new("sh");
-            c.arg("-c")
-                .arg(format!("umask {mask} && exec \"$0\" \"$@\""))
-                .arg(&exe);
-            c
-        }
-        None => Command::new(&exe),
-    };
-    cmd.args(["--exact", name, "--nocapture", "--test-threads=1"]);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    Ok(cmd.output()?)
-}
-
-/// Fails with the child's output when it did not succeed.
-pub fn check_child(out: &Output) -> TestResult {
-    if !out.status.success() {
-        return Err(format!(
-            "child failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .into());
-    }
-    // `--exact` with a wrong name runs nothing and still succeeds.
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    if !stdout.contains("1 passed") {
-        return Err(format!("child ran no test:\n{stdout}").into());
-    }
-    Ok(())
 }

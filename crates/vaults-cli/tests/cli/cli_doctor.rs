@@ -7,13 +7,11 @@
 //! Real binary, real files; the attacker's edits are SQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod cli_util;
-#[path = "../../vaults/tests/common_enc/mod.rs"]
-mod common_enc;
+use crate::cli_util;
 
 use cli_util::*;
-use common_enc::{Row, insert_row, raw, rows, write_row};
 use rusqlite::Connection;
+use vaults_test_support::encrypted::{Row, insert_row, raw, rows, write_row};
 
 /// Our vault with two entries, and a row of another vault (same
 /// passphrase, an entry named `theirs-name`) planted into it. Returns our

@@ -9,13 +9,11 @@
 //! Argon2 ran, the error).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod cli_util;
-#[path = "../../vaults/tests/common_enc/mod.rs"]
-mod common_enc;
+use crate::cli_util;
 
 use cli_util::*;
-use common_enc::{meta_get, meta_put, raw, slot_name};
 use vaults::{KdfCeiling, KdfParams, LockedVault, Passphrase};
+use vaults_test_support::encrypted::{meta_get, meta_put, raw, slot_name};
 
 const OTHER: &str = "another passphrase, for slot 2";
 

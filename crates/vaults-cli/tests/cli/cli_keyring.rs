@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod cli_util;
+use crate::cli_util;
 
 use cli_util::{
     Env, LockOnDrop, PASS, assert_error, cache_description, keyring_unusable, live_key,

@@ -2,9 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod cli_util;
-#[path = "../../vaults/tests/common_enc/mod.rs"]
-mod common_enc;
+use crate::cli_util;
 
 use cli_util::{Env, PASS, assert_error};
 use serde_json::json;
@@ -96,11 +94,10 @@ fn rotate_with_a_second_passphrase_slot_needs_a_terminal() {
 /// A library handle that saw the old key (and cached that its generation
 /// was current) notices a rotation done by the binary in another process.
 #[test]
-fn a_rotation_by_another_process_reaches_a_warm_handle() -> common_enc::TestResult {
-    use common_enc::*;
+fn a_rotation_by_another_process_reaches_a_warm_handle() -> vaults_test_support::TestResult {
     use vaults::{Error, ManualClock, Store};
+    use vaults_test_support::encrypted::*;
     const A: &str = "first passphrase";
-    const T0: i64 = 1_700_000_000_000;
     // The same as above, with the rotation done by the `vaults` binary in a
     // process of its own.
     let dir = tempfile::tempdir()?;

@@ -8,15 +8,13 @@
 //! returned `Ok`, while `get` returned `None`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod cli_util;
-#[path = "../../vaults/tests/common/mod.rs"]
-mod common;
-mod faketime;
+use crate::cli_util;
+use crate::faketime;
 
 use std::time::Duration;
 
-use common::{T0, TestResult, open_with_clock};
 use vaults::{Error, ExpireIf, ManualClock, Store, Ttl};
+use vaults_test_support::{T0, TestResult, open_with_clock};
 
 const SEC: Duration = Duration::from_secs(1);
 

@@ -6,19 +6,17 @@
 //! again, and `persist` made it permanent.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod cli_util;
-#[path = "../../vaults/tests/common/mod.rs"]
-mod common;
-mod faketime;
+use crate::cli_util;
+use crate::faketime;
 
 use std::path::Path;
 use std::time::Duration;
 
-use common::{T0, TestResult, open_with_clock};
 use vaults::{
     EncryptedVault, Error, KdfParams, LockedVault, ManualClock, OpenOptions, Passphrase, Store,
     Vault,
 };
+use vaults_test_support::{T0, TestResult, open_with_clock};
 
 const HOUR: i64 = 3_600_000;
 

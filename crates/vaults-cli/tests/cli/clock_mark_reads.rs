@@ -6,17 +6,15 @@
 //! an fsync'd write of the mark about once a second per handle.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod cli_util;
-#[path = "../../vaults/tests/common/mod.rs"]
-mod common;
-mod faketime;
+use crate::cli_util;
+use crate::faketime;
 
 use std::path::Path;
 use std::time::Duration;
 
-use common::{T0, TestResult, open_with_clock};
 use rusqlite::Connection;
 use vaults::{EncryptedVault, KdfParams, LockedVault, ManualClock, OpenOptions, Passphrase, Store};
+use vaults_test_support::{T0, TestResult, open_with_clock};
 
 /// Watches a vault file from another connection, as another process would.
 struct Watcher {

@@ -10,7 +10,7 @@
 //! tests say so and skip, except under `CI=true`, where they fail.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod cli_util;
+use crate::cli_util;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

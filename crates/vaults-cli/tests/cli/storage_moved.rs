@@ -7,9 +7,7 @@
 //! vault had been created at the path meanwhile.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod cli_util;
-#[path = "../../vaults/tests/common/mod.rs"]
-mod common;
+use crate::cli_util;
 
 use std::io::Write;
 use std::path::Path;
@@ -17,8 +15,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cli_util::{BIN, Env};
-use common::TestResult;
 use vaults::{EncryptedVault, Error, KdfParams, LockedVault, Passphrase, Store, Vault};
+use vaults_test_support::TestResult;
 
 #[test]
 fn writes_to_a_vault_whose_folder_was_removed_fail() -> TestResult {

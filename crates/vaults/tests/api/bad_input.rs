@@ -3,14 +3,12 @@
 //! error message quotes a stored name or value.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{Fixture, TestResult, assert_no_leak, secs};
 use serde::de::IgnoredAny;
 use tempfile::TempDir;
 use vaults::{Durability, Error, ExpireIf, MAX_NAME_LEN, Store, Vault};
+use vaults_test_support::{Fixture, TestResult, assert_no_leak, secs};
 
 /// A name and a value that no error message may contain.
 const SECRET_NAME: &str = "secret-name-7f3a";
@@ -273,7 +271,7 @@ fn flipped_bytes_never_panic() -> TestResult {
             failures += 1;
             assert_no_leak(&err, &[SECRET_NAME, SECRET_VALUE]);
         }
-        for p in common::sidecars(&path) {
+        for p in vaults_test_support::sidecars(&path) {
             let _ = std::fs::remove_file(p);
         }
     }

@@ -5,16 +5,14 @@
 //! length; `Debug` shows no secret.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common_enc;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use common_enc::*;
 use vaults::{
     EncryptedVault, KdfParams, Keyring, LockedVault, ManualClock, Passphrase, SlotInfo, Store,
 };
+use vaults_test_support::encrypted::*;
 
 const PASS: &str = "pass-MARKER-9012";
 const NEW_PASS: &str = "new-pass-MARKER-3456";

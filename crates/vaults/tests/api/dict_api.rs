@@ -2,15 +2,13 @@
 //! errors from values of the wrong type.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use common::{Fixture, TestResult, assert_no_leak, memory_with_clock, secs, sidecars};
 use serde::{Deserialize, Serialize};
 use vaults::{Error, Store, Ttl, Vault};
+use vaults_test_support::{Fixture, TestResult, assert_no_leak, memory_with_clock, secs, sidecars};
 
 fn cbor<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     let mut out = Vec::new();

@@ -3,23 +3,17 @@
 //! reopens, and by a model-based property test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common_enc;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use common_enc::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde::{Deserialize, Serialize};
 use vaults::{EncryptedVault, Error, ExpireIf, LockedVault, ManualClock, Store, Ttl, UnlockedKey};
+use vaults_test_support::Model;
+use vaults_test_support::encrypted::*;
 
 const PASS: &str = "correct horse battery staple";
-const T0: i64 = 1_700_000_000_000;
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Credentials {
@@ -423,22 +417,6 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// The model: every row (expired or not) as value and expiry, and the time.
-#[derive(Default)]
-struct Model {
-    rows: BTreeMap<String, (u32, Option<i64>)>,
-    now: i64,
-}
-
-impl Model {
-    fn live(&self, k: &str) -> Option<(u32, Option<i64>)> {
-        self.rows
-            .get(k)
-            .copied()
-            .filter(|(_, at)| at.is_none_or(|at| at > self.now))
-    }
-}
-
 fn condition(c: u8) -> ExpireIf {
     [
         ExpireIf::Always,
@@ -447,16 +425,6 @@ fn condition(c: u8) -> ExpireIf {
         ExpireIf::Later,
         ExpireIf::Sooner,
     ][usize::from(c)]
-}
-
-fn allows(c: ExpireIf, current: Option<i64>, new: i64) -> bool {
-    match c {
-        ExpireIf::NoExpiry => current.is_none(),
-        ExpireIf::HasExpiry => current.is_some(),
-        ExpireIf::Later => current.is_some_and(|c| new > c),
-        ExpireIf::Sooner => current.is_none_or(|c| new < c),
-        _ => true,
-    }
 }
 
 /// Runs `ops` on a copy of the base vault and on the model; any difference
@@ -468,138 +436,59 @@ fn run_model(base: &std::path::Path, key: &UnlockedKey, ops: &[Op]) -> vaults::R
     let clock = ManualClock::new(T0);
     let reopen = || LockedVault::open_with(&options(&clock), &path)?.unlock_with_key(key);
     let mut vault = reopen()?;
-    let mut m = Model {
-        now: T0,
-        ..Model::default()
-    };
+    let mut m = Model::new(T0);
     let name = |k: &u8| format!("key-{k}");
+    let names: Vec<String> = (0..KEYS).map(|k| name(&k)).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
     for (step, op) in ops.iter().enumerate() {
         let ms = Duration::from_millis;
         let ctx = format!("step {step}: {op:?}");
         match op {
             Op::Put(k, v) => {
                 vault.put(&name(k), v)?;
-                m.rows.insert(name(k), (*v, None));
+                m.put(&name(k), *v);
             }
             Op::PutTtl(k, v, t) => {
                 vault.put_with_ttl(&name(k), v, ms(*t))?;
-                if *t == 0 {
-                    m.rows.remove(&name(k));
-                } else {
-                    m.rows.insert(name(k), (*v, Some(m.now + *t as i64)));
-                }
+                m.put_with_ttl(&name(k), *v, ms(*t));
             }
             Op::PutKeepTtl(k, v) => {
                 vault.put_keep_ttl(&name(k), v)?;
-                let at = m.live(&name(k)).and_then(|(_, at)| at);
-                m.rows.insert(name(k), (*v, at));
+                m.put_keep_ttl(&name(k), *v);
             }
-            Op::Get(k) => {
-                let want = m.live(&name(k)).map(|(v, _)| v);
-                assert_eq!(vault.get::<u32>(&name(k))?, want, "{ctx}");
-            }
-            Op::Remove(k) => {
-                let want = m.live(&name(k)).is_some();
-                assert_eq!(vault.remove(&name(k))?, want, "{ctx}");
-                m.rows.remove(&name(k));
-            }
-            Op::Pop(k) => {
-                let want = m.live(&name(k)).map(|(v, _)| v);
-                assert_eq!(vault.pop::<u32>(&name(k))?, want, "{ctx}");
-                m.rows.remove(&name(k));
-            }
+            Op::Get(k) => assert_eq!(vault.get::<u32>(&name(k))?, m.get(&name(k)), "{ctx}"),
+            Op::Remove(k) => assert_eq!(vault.remove(&name(k))?, m.remove(&name(k)), "{ctx}"),
+            Op::Pop(k) => assert_eq!(vault.pop::<u32>(&name(k))?, m.pop(&name(k)), "{ctx}"),
             Op::Expire(k, t, c) => {
                 let cond = condition(*c);
-                let at = m.now + *t as i64;
-                let want = match m.live(&name(k)) {
-                    Some((_, current)) => allows(cond, current, at),
-                    None => false,
-                };
+                let want = m.expire(&name(k), ms(*t), cond);
                 assert_eq!(vault.expire(&name(k), ms(*t), cond)?, want, "{ctx}");
-                if want && *t == 0 {
-                    m.rows.remove(&name(k));
-                } else if want {
-                    m.rows.get_mut(&name(k)).unwrap().1 = Some(at);
-                }
             }
-            Op::Persist(k) => {
-                let want = matches!(m.live(&name(k)), Some((_, Some(_))));
-                assert_eq!(vault.persist(&name(k))?, want, "{ctx}");
-                if want {
-                    m.rows.get_mut(&name(k)).unwrap().1 = None;
-                }
-            }
-            Op::Ttl(k) => {
-                let want = m.live(&name(k)).map(|(_, at)| match at {
-                    None => Ttl::Never,
-                    Some(at) => Ttl::Remaining(ms((at - m.now) as u64)),
-                });
-                assert_eq!(vault.ttl(&name(k))?, want, "{ctx}");
-            }
+            Op::Persist(k) => assert_eq!(vault.persist(&name(k))?, m.persist(&name(k)), "{ctx}"),
+            Op::Ttl(k) => assert_eq!(vault.ttl(&name(k))?, m.ttl(&name(k)), "{ctx}"),
             Op::GetEx(k, t) => {
-                let live = m.live(&name(k));
-                assert_eq!(
-                    vault.get_ex::<u32>(&name(k), ms(*t))?,
-                    live.map(|(v, _)| v),
-                    "{ctx}"
-                );
-                if *t == 0 {
-                    m.rows.remove(&name(k));
-                } else if let Some((v, _)) = live {
-                    m.rows.insert(name(k), (v, Some(m.now + *t as i64)));
-                }
+                let want = m.get_ex(&name(k), ms(*t));
+                assert_eq!(vault.get_ex::<u32>(&name(k), ms(*t))?, want, "{ctx}");
             }
             Op::Advance(t) => {
                 clock.advance(ms(*t));
-                m.now += *t as i64;
+                m.advance(ms(*t));
             }
             Op::Reopen => {
                 vault.close()?;
                 vault = reopen()?;
             }
-            Op::Len => {
-                let want = m.rows.keys().filter(|k| m.live(k).is_some()).count();
-                assert_eq!(vault.len()?, want as u64, "{ctx}");
-            }
-            Op::Keys => {
-                let want: Vec<_> = m
-                    .rows
-                    .keys()
-                    .filter(|k| m.live(k).is_some())
-                    .cloned()
-                    .collect();
-                assert_eq!(vault.keys()?, want, "{ctx}");
-            }
-            Op::Cleanup => {
-                let before = m.rows.len();
-                let now = m.now;
-                m.rows.retain(|_, (_, at)| at.is_none_or(|at| at > now));
-                assert_eq!(
-                    vault.cleanup_expired()?,
-                    (before - m.rows.len()) as u64,
-                    "{ctx}"
-                );
-            }
+            Op::Len => assert_eq!(vault.len()?, m.len(), "{ctx}"),
+            Op::Keys => assert_eq!(vault.keys()?, m.keys(), "{ctx}"),
+            Op::Cleanup => assert_eq!(vault.cleanup_expired()?, m.cleanup_expired(), "{ctx}"),
         }
         // After every step, every name reads as the model says.
-        for k in 0..KEYS {
-            let want = m.live(&name(&k));
-            assert_eq!(vault.get::<u32>(&name(&k))?, want.map(|(v, _)| v), "{ctx}");
-            let ttl = want.map(|(_, at)| match at {
-                None => Ttl::Never,
-                Some(at) => Ttl::Remaining(ms((at - m.now) as u64)),
-            });
-            assert_eq!(vault.ttl(&name(&k))?, ttl, "{ctx}");
+        if let Err(e) = m.check(&vault, &names) {
+            panic!("{ctx}: {e}");
         }
     }
-    // At the end, everything live reads back, with its TTL.
-    let items: BTreeMap<String, u32> = vault.items::<u32>()?.into_iter().collect();
-    let want: BTreeMap<String, u32> = m
-        .rows
-        .keys()
-        .filter_map(|k| m.live(k).map(|(v, _)| (k.clone(), v)))
-        .collect();
-    assert_eq!(items, want);
+    // At the end, everything live reads back.
+    assert_eq!(vault.items::<u32>()?, m.items());
     Ok(())
 }
 

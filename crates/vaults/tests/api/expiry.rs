@@ -1,12 +1,10 @@
 //! Expiry with Redis semantics, under a manual clock (no sleeping).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Fixture, TestResult, ms, secs};
 use vaults::{ExpireIf, Store, Ttl};
+use vaults_test_support::{Fixture, TestResult, ms, secs};
 
 /// Every read of the API, on one expired name `gone`, sees nothing.
 fn assert_invisible(f: &Fixture, name: &str) -> TestResult {

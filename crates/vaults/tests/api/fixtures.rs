@@ -9,16 +9,14 @@
 //! writes its `-wal` and `-shm` next to it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common_enc;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common_enc::*;
 use vaults::{
     EncryptedVault, Error, Integrity, KdfParams, LockedVault, ManualClock, OpenOptions, SlotInfo,
     Store, Ttl, Vault,
 };
+use vaults_test_support::encrypted::*;
 
 /// The time the fixtures were written at (2023-11-14T22:13:20Z).
 const MADE_AT: i64 = 1_700_000_000_000;

@@ -3,13 +3,11 @@
 //! ceiling for slots written above it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common_enc;
-
-use common_enc::*;
 use vaults::{
     EncryptedVault, Error, KdfCeiling, KdfParams, LockedVault, MAX_SLOTS, SkipReason, SkippedSlot,
     Store,
 };
+use vaults_test_support::encrypted::*;
 
 const P1: &str = "first passphrase";
 const P2: &str = "second passphrase";

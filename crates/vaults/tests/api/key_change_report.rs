@@ -5,14 +5,12 @@
 //! remains.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common_enc;
-
 use std::path::Path;
 use std::time::Duration;
 
-use common_enc::*;
 use rusqlite::Connection;
 use vaults::{EncryptedVault, Error, KdfParams, KeyChange, LockedVault, OpenOptions, Store};
+use vaults_test_support::encrypted::*;
 
 const OLD: &str = "the old passphrase";
 const NEW: &str = "the new passphrase";

@@ -2,22 +2,19 @@
 //! cached keys, and the things a locked vault can do without a key.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common_enc;
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common_enc::*;
 use keyring_core::CredentialStore;
 use vaults::{
     EncryptedVault, Error, KdfParams, Keyring, Kind, LockedVault, ManualClock, Progress, SlotInfo,
     Store, Ttl, Vault,
 };
+use vaults_test_support::encrypted::*;
 
 const A: &str = "first passphrase";
 const B: &str = "second passphrase";
-const T0: i64 = 1_700_000_000_000;
 
 fn mock_keyring() -> (Arc<CredentialStore>, Keyring) {
     let store: Arc<CredentialStore> = keyring_core::mock::Store::new().unwrap();

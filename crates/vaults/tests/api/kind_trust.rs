@@ -6,19 +6,16 @@
 //! this very vault.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common_enc;
-
 use std::sync::Arc;
 
-use common_enc::*;
 use keyring_core::CredentialStore;
 use vaults::{
     EncryptedVault, Error, Integrity, Keyring, Kind, LockedVault, ManualClock, SlotInfo, Store,
     Vault,
 };
+use vaults_test_support::encrypted::*;
 
 const PASS: &str = "kind-trust correct horse";
-const T0: i64 = 1_700_000_000_000;
 
 /// An encrypted vault, closed, with one entry.
 fn encrypted() -> (tempfile::TempDir, std::path::PathBuf) {

@@ -1,20 +1,17 @@
 //! Model-based test: random sequences of operations, clock moves, rolled-back
-//! transactions and reopens, checked after every step against a `BTreeMap`
-//! that holds what the vault's rows should be.
+//! transactions and reopens, checked after every step against the reference
+//! model (`vaults_test_support::Model`) of what the vault's rows should be.
 //!
 //! The run is deterministic: a fixed seed unless `PROPTEST_RNG_SEED` is set
 //! (and `PROPTEST_CASES` raises the number of cases).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{Fixture, TestResult};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestRunner};
-use vaults::{Clock as _, Error, ExpireIf, Store, Ttl};
+use vaults::{Clock as _, Error, ExpireIf, Store};
+use vaults_test_support::{Fixture, Model, TestResult};
 
 /// A few names, so operations collide often. Sorted differently as bytes and
 /// as insertion order; one is not ASCII.
@@ -48,128 +45,40 @@ enum Outcome {
     Count(u64),
 }
 
-/// The rows the vault should hold: value and expiry (ms), expired or not.
-#[derive(Debug, Clone, Default)]
-struct Model {
-    rows: BTreeMap<&'static str, (i64, Option<i64>)>,
-}
-
-fn alive(at: Option<i64>, now: i64) -> bool {
-    at.is_none_or(|at| at > now)
-}
-
-fn ms_i64(ms: u64) -> i64 {
-    i64::try_from(ms).unwrap()
-}
-
-impl Model {
-    fn live(&self, name: &str, now: i64) -> Option<(i64, Option<i64>)> {
-        self.rows
-            .get(name)
-            .copied()
-            .filter(|&(_, at)| alive(at, now))
-    }
-
-    /// Whether Redis's condition lets `expire` act (a persistent entry
-    /// counts as living forever).
-    fn allows(cond: ExpireIf, current: Option<i64>, new: i64) -> bool {
-        match cond {
-            ExpireIf::NoExpiry => current.is_none(),
-            ExpireIf::HasExpiry => current.is_some(),
-            ExpireIf::Later => current.is_some_and(|c| new > c),
-            ExpireIf::Sooner => current.is_none_or(|c| new < c),
-            _ => true,
+/// Applies a data operation to the model and returns what the vault should.
+fn apply(model: &mut Model<i64>, op: &Op) -> Outcome {
+    let name = |i: &usize| NAMES[*i];
+    let ms = Duration::from_millis;
+    match op {
+        Op::Put(n, v) => {
+            model.put(name(n), *v);
+            Outcome::Done
         }
-    }
-
-    /// Applies a data operation at `now` and returns what the vault should.
-    fn apply(&mut self, op: &Op, now: i64) -> Outcome {
-        let name = |i: &usize| NAMES[*i];
-        match op {
-            Op::Put(n, v) => {
-                self.rows.insert(name(n), (*v, None));
-                Outcome::Done
-            }
-            Op::PutTtl(n, v, ttl) => {
-                if *ttl == 0 {
-                    self.rows.remove(name(n));
-                } else {
-                    self.rows.insert(name(n), (*v, Some(now + ms_i64(*ttl))));
-                }
-                Outcome::Done
-            }
-            Op::PutKeepTtl(n, v) => {
-                let at = self.live(name(n), now).and_then(|(_, at)| at);
-                self.rows.insert(name(n), (*v, at));
-                Outcome::Done
-            }
-            Op::Remove(n) => {
-                let old = self.rows.remove(name(n));
-                Outcome::Flag(old.is_some_and(|(_, at)| alive(at, now)))
-            }
-            Op::Pop(n) => {
-                let old = self.rows.remove(name(n));
-                Outcome::Value(old.filter(|&(_, at)| alive(at, now)).map(|(v, _)| v))
-            }
-            Op::Expire(n, ttl, cond) => {
-                let Some((v, current)) = self.live(name(n), now) else {
-                    return Outcome::Flag(false);
-                };
-                let at = now + ms_i64(*ttl);
-                if !Self::allows(*cond, current, at) {
-                    return Outcome::Flag(false);
-                }
-                if *ttl == 0 {
-                    self.rows.remove(name(n));
-                } else {
-                    self.rows.insert(name(n), (v, Some(at)));
-                }
-                Outcome::Flag(true)
-            }
-            Op::Persist(n) => match self.live(name(n), now) {
-                Some((v, Some(_))) => {
-                    self.rows.insert(name(n), (v, None));
-                    Outcome::Flag(true)
-                }
-                _ => Outcome::Flag(false),
-            },
-            Op::GetEx(n, ttl) => {
-                if *ttl == 0 {
-                    return self.apply(&Op::Pop(*n), now);
-                }
-                match self.live(name(n), now) {
-                    Some((v, _)) => {
-                        self.rows.insert(name(n), (v, Some(now + ms_i64(*ttl))));
-                        Outcome::Value(Some(v))
-                    }
-                    None => Outcome::Value(None),
-                }
-            }
-            Op::GetOrInsert(n, v) => match self.live(name(n), now) {
-                Some((old, _)) => Outcome::Value(Some(old)),
-                None => {
-                    self.rows.insert(name(n), (*v, None));
-                    Outcome::Value(Some(*v))
-                }
-            },
-            Op::PutMany(items) => {
-                for (n, v) in items {
-                    self.rows.insert(name(n), (*v, None));
-                }
-                Outcome::Done
-            }
-            Op::Cleanup => {
-                let before = self.rows.len();
-                self.rows.retain(|_, &mut (_, at)| alive(at, now));
-                Outcome::Count((before - self.rows.len()) as u64)
-            }
-            Op::Clear => {
-                self.rows.clear();
-                Outcome::Done
-            }
-            Op::Advance(_) | Op::Transaction(..) | Op::Reopen => {
-                unreachable!("not a data operation: {op:?}")
-            }
+        Op::PutTtl(n, v, ttl) => {
+            model.put_with_ttl(name(n), *v, ms(*ttl));
+            Outcome::Done
+        }
+        Op::PutKeepTtl(n, v) => {
+            model.put_keep_ttl(name(n), *v);
+            Outcome::Done
+        }
+        Op::Remove(n) => Outcome::Flag(model.remove(name(n))),
+        Op::Pop(n) => Outcome::Value(model.pop(name(n))),
+        Op::Expire(n, ttl, cond) => Outcome::Flag(model.expire(name(n), ms(*ttl), *cond)),
+        Op::Persist(n) => Outcome::Flag(model.persist(name(n))),
+        Op::GetEx(n, ttl) => Outcome::Value(model.get_ex(name(n), ms(*ttl))),
+        Op::GetOrInsert(n, v) => Outcome::Value(Some(model.get_or_insert(name(n), *v))),
+        Op::PutMany(items) => {
+            model.put_many(items.iter().map(|(n, v)| (name(n), *v)));
+            Outcome::Done
+        }
+        Op::Cleanup => Outcome::Count(model.cleanup_expired()),
+        Op::Clear => {
+            model.clear();
+            Outcome::Done
+        }
+        Op::Advance(_) | Op::Transaction(..) | Op::Reopen => {
+            unreachable!("not a data operation: {op:?}")
         }
     }
 }
@@ -203,47 +112,27 @@ fn run<S: Store>(s: &S, op: &Op) -> vaults::Result<Outcome> {
 }
 
 /// Checks every read of the vault against the model.
-fn check<S: Store>(s: &S, model: &Model, now: i64, step: usize) -> Result<(), TestCaseError> {
-    let live: BTreeMap<&str, (i64, Option<i64>)> = model
-        .rows
-        .iter()
-        .filter(|(_, (_, at))| alive(*at, now))
-        .map(|(k, v)| (*k, *v))
-        .collect();
-    prop_assert_eq!(s.len()?, live.len() as u64, "len after step {}", step);
-    let keys: Vec<&str> = live.keys().copied().collect();
-    prop_assert_eq!(s.keys()?, keys, "keys after step {}", step);
-    for name in NAMES {
-        let want = live.get(name);
-        prop_assert_eq!(
-            s.get::<i64>(name)?,
-            want.map(|(v, _)| *v),
-            "get({}) after step {}",
-            name,
-            step
-        );
-        let ttl = want.map(|(_, at)| match at {
-            None => Ttl::Never,
-            Some(at) => Ttl::Remaining(Duration::from_millis(u64::try_from(at - now).unwrap())),
-        });
-        prop_assert_eq!(s.ttl(name)?, ttl, "ttl({}) after step {}", name, step);
-    }
-    Ok(())
+fn check<S: Store>(s: &S, model: &Model<i64>, step: usize) -> Result<(), TestCaseError> {
+    model
+        .check(s, &NAMES)
+        .map_err(|e| TestCaseError::fail(format!("after step {step}: {e}")))
 }
 
 fn run_sequence(ops: &[Op]) -> Result<(), TestCaseError> {
     let mut f = Fixture::new().map_err(|e| TestCaseError::fail(e.to_string()))?;
-    let mut model = Model::default();
+    let mut model = Model::new(f.clock.now_ms());
     for (step, op) in ops.iter().enumerate() {
-        let now = f.clock.now_ms();
         match op {
-            Op::Advance(by) => f.advance_ms(*by),
+            Op::Advance(by) => {
+                f.advance_ms(*by);
+                model.advance(Duration::from_millis(*by));
+            }
             Op::Reopen => f = f.reopen().map_err(|e| TestCaseError::fail(e.to_string()))?,
             Op::Transaction(inner, commit) => {
                 let mut scratch = model.clone();
                 let mut want = Vec::new();
                 for op in inner {
-                    want.push(scratch.apply(op, now));
+                    want.push(apply(&mut scratch, op));
                 }
                 let mut got = Vec::new();
                 let res = f.vault.transaction(|tx| {
@@ -251,7 +140,7 @@ fn run_sequence(ops: &[Op]) -> Result<(), TestCaseError> {
                         got.push(run(tx, op)?);
                     }
                     // Reads inside see the transaction's own writes.
-                    check(tx, &scratch, now, step).map_err(|e| Error::Decode {
+                    check(tx, &scratch, step).map_err(|e| Error::Decode {
                         reason: e.to_string(),
                     })?;
                     if *commit { Ok(()) } else { Err(Error::Busy) }
@@ -273,12 +162,13 @@ fn run_sequence(ops: &[Op]) -> Result<(), TestCaseError> {
                 }
             }
             op => {
-                let want = model.apply(op, now);
+                let want = apply(&mut model, op);
                 let got = run(&f.vault, op)?;
                 prop_assert_eq!(got, want, "result of step {} ({:?})", step, op);
             }
         }
-        check(&f.vault, &model, f.clock.now_ms(), step)?;
+        prop_assert_eq!(model.now(), f.clock.now_ms(), "the clocks agree");
+        check(&f.vault, &model, step)?;
     }
     Ok(())
 }

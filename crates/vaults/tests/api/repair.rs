@@ -3,15 +3,12 @@
 //! under the write lock, `rotate_dropping_unreadable` rotates past them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common_enc;
-
 use std::time::Duration;
 
-use common_enc::*;
 use vaults::{Error, Integrity, ManualClock, Store, UnreadableRow};
+use vaults_test_support::encrypted::*;
 
 const PASS: &str = "pass-XYZZY correct horse";
-const T0: i64 = 1_700_000_000_000;
 
 /// A closed vault with entries `a`, `b` (expiring in an hour) and `c`, and
 /// a connection to its file.

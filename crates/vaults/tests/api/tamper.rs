@@ -6,21 +6,18 @@
 //! each error's `Display` and `Debug` covers them all.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common_enc;
-
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common_enc::*;
 use vaults::{Error, ExpireIf, Integrity, LockedVault, ManualClock, Passphrase, Store};
+use vaults_test_support::encrypted::*;
 
 const PASS: &str = "pass-XYZZY correct horse";
 const OTHER_PASS: &str = "pass-XYZZY battery staple";
 const MARKER: &str = "XYZZY";
 /// The clock every vault here starts at (2023-11-14).
-const T0: i64 = 1_700_000_000_000;
 const HOUR: Duration = Duration::from_secs(3600);
 
 /// Asserts `result` failed with `Integrity(what)` and names no secret.

@@ -2,13 +2,11 @@
 //! and every operation inside a transaction.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
-use common::{Fixture, TestResult, open_with_clock, secs};
 use vaults::{Error, ExpireIf, Store, Ttl, Vault};
+use vaults_test_support::{Fixture, TestResult, open_with_clock, secs};
 
 /// Every entry with its TTL.
 type State = Vec<((String, i32), Option<Ttl>)>;

@@ -3,14 +3,12 @@
 //! plain or encrypted vault, checked against the model of what they did.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::path::Path;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use common::{Fixture, TestResult, check_child, run_child};
 use vaults::{Durability, EncryptedVault, Error, KdfParams, OpenOptions, Passphrase, Store, Vault};
+use vaults_test_support::{Fixture, TestResult, check_child, child_env, run_child};
 
 const THREADS: usize = 8;
 
@@ -180,14 +178,12 @@ fn writer(path: &Path, id: &str) -> vaults::Result<()> {
     vault.close()
 }
 
-/// Child half of `two_processes_write_one_file`: a writer when the parent
-/// set the environment, nothing otherwise.
+/// Child half of `two_processes_write_one_file`: a writer on the file its
+/// parent names.
 #[test]
+#[ignore = "child process of two_processes_write_one_file: run by it"]
 fn two_processes_child() -> TestResult {
-    let (Some(path), Ok(id)) = (std::env::var_os(ENV_PATH), std::env::var(ENV_ID)) else {
-        return Ok(());
-    };
-    writer(Path::new(&path), &id)?;
+    writer(Path::new(&child_env(ENV_PATH)), &child_env(ENV_ID))?;
     Ok(())
 }
 
@@ -197,7 +193,7 @@ fn two_processes_write_one_file() -> TestResult {
     let path = f.path.to_str().unwrap().to_owned();
     let child = std::thread::spawn(move || {
         run_child(
-            "two_processes_child",
+            "concurrency::two_processes_child",
             &[(ENV_PATH, &path), (ENV_ID, "child")],
             None,
         )
@@ -343,14 +339,9 @@ fn race_options() -> OpenOptions {
 /// file, waits for the start file, runs its operations and prints its busy
 /// count.
 #[test]
+#[ignore = "child process of the four-process tests: run by them"]
 fn four_processes_child() -> TestResult {
-    let (Some(path), Ok(id), Ok(kind)) = (
-        std::env::var_os(ENV_PATH),
-        std::env::var(ENV_ID),
-        std::env::var(ENV_KIND),
-    ) else {
-        return Ok(());
-    };
+    let (path, id, kind) = (child_env(ENV_PATH), child_env(ENV_ID), child_env(ENV_KIND));
     let path = Path::new(&path);
     let id: usize = id.parse()?;
     let dir = path.parent().ok_or("no folder")?;
@@ -391,7 +382,7 @@ fn four_processes_on(path: &Path, kind: &str) -> TestResult {
             let kind = kind.to_owned();
             std::thread::spawn(move || {
                 run_child(
-                    "four_processes_child",
+                    "concurrency::four_processes_child",
                     &[
                         (ENV_PATH, &path),
                         (ENV_ID, &id.to_string()),

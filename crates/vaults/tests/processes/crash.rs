@@ -3,28 +3,27 @@
 //! and is killed with SIGKILL at a random moment; the vault must then open in
 //! exactly one valid state with every acknowledged write.
 //!
-//! The test re-runs its own binary as the child (`--exact <child test>`),
-//! with the role and the vault path in environment variables; without them
-//! the child tests return at once.
+//! The test re-runs its own binary as the child (`--exact crash::<child>
+//! --ignored`), with the role and the vault path in environment variables;
+//! the child tests are ignored in a normal run and fail when run alone.
 //!
 //! Iterations per test: 20, or `VAULTS_CRASH_ITERATIONS` (e.g.
-//! `VAULTS_CRASH_ITERATIONS=500 cargo test --release --test crash -- --nocapture`).
+//! `VAULTS_CRASH_ITERATIONS=500 cargo test --release --test processes crash:: -- --nocapture`).
 //! Each iteration works on a fresh copy of one vault, so the outcome is
 //! always "before" or "after" one operation. Run with `--nocapture` to see
 //! how many kills landed before and after the commit.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common_enc;
-
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{ChildStdout, Command, Stdio};
+use std::process::{ChildStdout, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common_enc::*;
 use vaults::{EncryptedVault, Error, KdfParams, Store};
+use vaults_test_support::encrypted::*;
+use vaults_test_support::{child_command, child_env};
 
 /// Environment variable naming the child's role (`rotate`, `passwd`,
 /// `writes-plain` or `writes-encrypted`).
@@ -51,13 +50,11 @@ fn iterations() -> usize {
         .unwrap_or(20)
 }
 
-/// The vault path given to a child in `role`, or `None` when this process
-/// is not one.
-fn child_vault(role: &str) -> Option<PathBuf> {
-    match std::env::var(ROLE_VAR) {
-        Ok(r) if r == role => std::env::var_os(VAULT_VAR).map(PathBuf::from),
-        _ => None,
-    }
+/// The vault path its parent gave a child in `role` (a child run alone, or
+/// in another role, fails).
+fn child_vault(role: &str) -> PathBuf {
+    assert_eq!(child_env(ROLE_VAR), role, "a child run in the wrong role");
+    PathBuf::from(child_env(VAULT_VAR))
 }
 
 /// Tells the parent the operation is about to start.
@@ -69,10 +66,9 @@ fn announce() {
 
 /// Child: rotates the key once (the parent kills it at some point).
 #[test]
+#[ignore = "child process of a_rotation_killed_at_any_point_leaves_one_whole_generation: run by it"]
 fn crash_child_rotate() {
-    let Some(path) = child_vault("rotate") else {
-        return;
-    };
+    let path = child_vault("rotate");
     let mut vault = EncryptedVault::open(&path, &pass(PASS_A)).unwrap();
     let slot = vault.unlocked_slot();
     announce();
@@ -82,10 +78,9 @@ fn crash_child_rotate() {
 /// Child: changes the passphrase A → B → A → … until killed (bounded, so a
 /// parent that fails to kill it does not leave it running).
 #[test]
+#[ignore = "child process of a_passphrase_change_killed_at_any_point_leaves_one_passphrase: run by it"]
 fn crash_child_change_passphrase() {
-    let Some(path) = child_vault("passwd") else {
-        return;
-    };
+    let path = child_vault("passwd");
     let vault = EncryptedVault::open(&path, &pass(PASS_A)).unwrap();
     let slot = vault.unlocked_slot();
     let (a, b) = (pass(PASS_A), pass(PASS_B));
@@ -111,10 +106,8 @@ impl Drop for Child {
 /// its output (dropping that closes the pipe: a child that prints after its
 /// announcement must be read to the end).
 fn spawn_ready(test: &str, role: &str, path: &Path) -> (Child, BufReader<ChildStdout>) {
-    let exe = std::env::current_exe().unwrap();
     let mut child = Child(
-        Command::new(exe)
-            .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        child_command(test)
             .env(ROLE_VAR, role)
             .env(VAULT_VAR, path)
             .stdin(Stdio::null())
@@ -223,9 +216,6 @@ fn fresh_copy(base: &Path, dir: &Path, i: usize) -> PathBuf {
 
 #[test]
 fn a_rotation_killed_at_any_point_leaves_one_whole_generation() {
-    if child_vault("rotate").is_some() {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let base = base_vault(dir.path(), ROTATION_ENTRIES);
     let (before, after, exited) = (
@@ -246,7 +236,7 @@ fn a_rotation_killed_at_any_point_leaves_one_whole_generation() {
     // Three at a time: each waits for its child, then verifies alone.
     run_iterations(3, |i, worker| {
         let path = fresh_copy(&base, dir.path(), i);
-        let (mut child, _) = spawn_ready("crash_child_rotate", "rotate", &path);
+        let (mut child, _) = spawn_ready("crash::crash_child_rotate", "rotate", &path);
         worker.sleep_below(window);
         if child.0.try_wait().unwrap().is_some() {
             exited.fetch_add(1, Ordering::Relaxed);
@@ -273,9 +263,6 @@ fn a_rotation_killed_at_any_point_leaves_one_whole_generation() {
 
 #[test]
 fn a_passphrase_change_killed_at_any_point_leaves_one_passphrase() {
-    if child_vault("passwd").is_some() {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let base = base_vault(dir.path(), PASSWD_ENTRIES);
 
@@ -294,7 +281,7 @@ fn a_passphrase_change_killed_at_any_point_leaves_one_passphrase() {
     // longer.
     run_iterations(1, |i, worker| {
         let path = fresh_copy(&base, dir.path(), i);
-        let (child, _) = spawn_ready("crash_child_change_passphrase", "passwd", &path);
+        let (child, _) = spawn_ready("crash::crash_child_change_passphrase", "passwd", &path);
         worker.sleep_below(window);
         drop(child); // SIGKILL, then reaped
 
@@ -407,19 +394,17 @@ fn write_and_acknowledge<S: Store>(store: &S) {
 
 /// Child: runs the writing batches on a plain vault (durable commits).
 #[test]
+#[ignore = "child process of writes_to_a_plain_vault_killed_at_any_point_keep_every_acknowledged_batch: run by it"]
 fn crash_child_writes_plain() {
-    let Some(path) = child_vault("writes-plain") else {
-        return;
-    };
+    let path = child_vault("writes-plain");
     write_and_acknowledge(&vaults::Vault::open_existing(&path).unwrap());
 }
 
 /// Child: runs the writing batches on an encrypted vault (durable commits).
 #[test]
+#[ignore = "child process of writes_to_an_encrypted_vault_killed_at_any_point_keep_every_acknowledged_batch: run by it"]
 fn crash_child_writes_encrypted() {
-    let Some(path) = child_vault("writes-encrypted") else {
-        return;
-    };
+    let path = child_vault("writes-encrypted");
     write_and_acknowledge(&EncryptedVault::open(&path, &pass(PASS_A)).unwrap());
 }
 
@@ -499,23 +484,22 @@ fn writes_killed_at_random(
 
 #[test]
 fn writes_to_a_plain_vault_killed_at_any_point_keep_every_acknowledged_batch() {
-    if child_vault("writes-plain").is_some() {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("base.db");
     vaults::Vault::open(&base).unwrap().close().unwrap();
-    writes_killed_at_random("crash_child_writes_plain", "writes-plain", &base, |path| {
-        let vault = vaults::Vault::open_existing(path).unwrap();
-        vault.items().unwrap().into_iter().collect()
-    });
+    writes_killed_at_random(
+        "crash::crash_child_writes_plain",
+        "writes-plain",
+        &base,
+        |path| {
+            let vault = vaults::Vault::open_existing(path).unwrap();
+            vault.items().unwrap().into_iter().collect()
+        },
+    );
 }
 
 #[test]
 fn writes_to_an_encrypted_vault_killed_at_any_point_keep_every_acknowledged_batch() {
-    if child_vault("writes-encrypted").is_some() {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("base.db");
     EncryptedVault::create(&base, &pass(PASS_A), KdfParams::MIN)
@@ -523,7 +507,7 @@ fn writes_to_an_encrypted_vault_killed_at_any_point_keep_every_acknowledged_batc
         .close()
         .unwrap();
     writes_killed_at_random(
-        "crash_child_writes_encrypted",
+        "crash::crash_child_writes_encrypted",
         "writes-encrypted",
         &base,
         |path| {

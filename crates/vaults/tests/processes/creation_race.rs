@@ -22,15 +22,13 @@
 //! library can prevent that (see `SECURITY.md`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Barrier};
 
-use common::TestResult;
 use vaults::{Store, Vault};
+use vaults_test_support::{TestResult, check_child, child_command, child_env};
 
 const ENV_PATH: &str = "VAULTS_TEST_RACE_PATH";
 const ENV_ROLE: &str = "VAULTS_TEST_RACE_ROLE";
@@ -125,17 +123,15 @@ fn hex(id: [u8; 16]) -> String {
     id.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Child half: a writer or the poking process, when the parent set the
-/// environment; nothing otherwise.
+/// Child half: a writer or the poking process, as the parent says.
 #[test]
+#[ignore = "child process of processes_and_threads_creating_one_vault_lose_no_acknowledged_write: run by it"]
 fn creation_race_child() {
-    let (Some(path), Ok(role)) = (std::env::var_os(ENV_PATH), std::env::var(ENV_ROLE)) else {
-        return;
-    };
+    let (path, role) = (child_env(ENV_PATH), child_env(ENV_ROLE));
     let path = Path::new(&path);
     match role.strip_prefix("writer:") {
         Some(proc_id) => {
-            let threads = std::env::var(ENV_THREADS).unwrap().parse().unwrap();
+            let threads = child_env(ENV_THREADS).parse().unwrap();
             writer_process(path, proc_id, threads);
         }
         None => poking_process(path, &path.with_extension("stop")),
@@ -143,13 +139,7 @@ fn creation_race_child() {
 }
 
 fn spawn_child(path: &Path, role: &str, threads: usize) -> TestResult<Child> {
-    Ok(Command::new(std::env::current_exe()?)
-        .args([
-            "--exact",
-            "creation_race_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    Ok(child_command("creation_race::creation_race_child")
         .env(ENV_PATH, path)
         .env(ENV_ROLE, role)
         .env(ENV_THREADS, threads.to_string())
@@ -194,8 +184,7 @@ fn processes_and_threads_creating_one_vault_lose_no_acknowledged_write() -> Test
             }
         }
         std::fs::write(path.with_extension("stop"), b"")?;
-        let poked = poker.wait_with_output()?;
-        assert!(poked.status.success(), "the poking process failed");
+        check_child(&poker.wait_with_output()?)?;
 
         let vault = Vault::open_existing(&path)?;
         let stored: BTreeSet<String> = vault.keys()?.into_iter().collect();
