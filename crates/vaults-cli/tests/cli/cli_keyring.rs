@@ -1,6 +1,7 @@
 //! `unlock`/`lock` (the key cached in the kernel keyring), the cache across
 //! `rotate`, and keyring slots. Each test skips itself, with a message,
-//! where the kernel keyring is unusable.
+//! where the kernel keyring is unusable, and fails there instead under
+//! `VAULTS_REQUIRE_KEYRING=1` (as CI runs them).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

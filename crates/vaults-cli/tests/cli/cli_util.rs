@@ -236,18 +236,37 @@ pub fn mode(path: &Path) -> u32 {
         & 0o777
 }
 
+/// Set to `1` (CI does), a keyring test fails where the kernel keyring is
+/// unusable instead of skipping itself.
+pub const REQUIRE_KEYRING: &str = "VAULTS_REQUIRE_KEYRING";
+
+/// Says why a keyring test cannot run here, and skips it (the caller
+/// returns), or fails it under `VAULTS_REQUIRE_KEYRING=1` or in CI.
+#[track_caller]
+pub fn skip_without_keyring(why: &str) {
+    let required =
+        std::env::var(REQUIRE_KEYRING).is_ok_and(|v| v == "1") || std::env::var_os("CI").is_some();
+    assert!(
+        !required,
+        "the kernel keyring must be usable for this test ({REQUIRE_KEYRING}=1 or CI): {why}"
+    );
+    eprintln!("SKIPPED: {why} (set {REQUIRE_KEYRING}=1 to fail instead)");
+}
+
 /// Whether a `vaults` error says the kernel keyring cannot be used here, in
-/// which case a keyring test skips itself.
+/// which case a keyring test skips itself, saying why (see
+/// [`skip_without_keyring`]: under `VAULTS_REQUIRE_KEYRING=1` it fails).
+#[track_caller]
 pub fn keyring_unusable(out: &Output) -> bool {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let unusable = !out.status.success()
         && (stderr.contains("no usable kernel keyring")
             || stderr.contains("no persistent keyring"));
     if unusable {
-        eprintln!(
-            "skipped: the kernel keyring is unusable here: {}",
+        skip_without_keyring(&format!(
+            "the kernel keyring is unusable here: {}",
             stderr.trim()
-        );
+        ));
     }
     unusable
 }
@@ -268,7 +287,7 @@ impl Drop for LockOnDrop<'_> {
 /// The command then fails, so nothing is cached.
 pub fn visible_keys(env: &Env) -> Option<String> {
     if std::fs::File::open("/proc/keys").is_err() {
-        eprintln!("skipped a check: /proc/keys is not readable here");
+        skip_without_keyring("/proc/keys is not readable here");
         return None;
     }
     let probe = ["--vault", "probe"];
@@ -288,6 +307,9 @@ pub fn visible_keys(env: &Env) -> Option<String> {
         .arg(r#"cat /proc/keys > "$KEYS"; exit 1"#)
         .output()
         .unwrap();
+    if keyring_unusable(&out) {
+        return None;
+    }
     assert_error(&out, 1, &[]);
     Some(std::fs::read_to_string(&file).expect("/proc/keys"))
 }
