@@ -1,17 +1,18 @@
 //! Structured target: arbitrary sequences of operations (puts, TTLs,
 //! removes, expiry changes, clock moves, rolled-back transactions, reopen,
 //! rotate) on a plain or an encrypted vault, checked after every step against
-//! a `BTreeMap` model driven by the same manual clock.
+//! the reference model (`vaults_test_support::Model`), its clock moved with
+//! the vault's manual clock.
 #![no_main]
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use vaults::{Clock, Durability, EncryptedVault, Error, ExpireIf, KdfParams, LockedVault, ManualClock, OpenOptions, Passphrase, Store, Ttl, Vault};
+use vaults::{Clock, Durability, EncryptedVault, Error, ExpireIf, KdfParams, LockedVault, ManualClock, OpenOptions, Passphrase, Store, Vault};
+use vaults_test_support::Model;
 
 #[derive(Arbitrary, Debug, Clone, Copy)]
 enum Cond {
@@ -45,9 +46,6 @@ struct Input {
     encrypted: bool,
     ops: Vec<Op>,
 }
-
-/// name -> (value, expires_at ms)
-type Model = BTreeMap<String, (i64, Option<i64>)>;
 
 struct World {
     dir: tempfile::TempDir,
@@ -102,59 +100,37 @@ fn name(n: u8) -> String {
     format!("k{}", n % 8)
 }
 
-fn alive(m: &Model, now: i64) -> Model {
-    m.iter().filter(|(_, (_, e))| e.is_none_or(|e| e > now)).map(|(k, v)| (k.clone(), *v)).collect()
+/// The eight names every input plays on.
+fn names() -> Vec<String> {
+    (0..8u8).map(name).collect()
 }
 
-fn check<S: Store>(s: &S, model: &Model, now: i64) {
-    let live = alive(model, now);
-    assert_eq!(s.len().unwrap(), live.len() as u64);
-    assert_eq!(s.keys().unwrap(), live.keys().cloned().collect::<Vec<_>>());
-    for n in 0..8u8 {
-        let k = name(n);
-        let want = live.get(&k);
-        assert_eq!(s.get::<i64>(&k).unwrap(), want.map(|(v, _)| *v), "get {k}");
-        let ttl = s.ttl(&k).unwrap();
-        match want {
-            None => assert_eq!(ttl, None),
-            Some((_, None)) => assert_eq!(ttl, Some(Ttl::Never)),
-            Some((_, Some(at))) => assert_eq!(ttl, Some(Ttl::Remaining(Duration::from_millis((at - now) as u64)))),
-        }
+fn check<S: Store>(s: &S, model: &Model<i64>) {
+    let names = names();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    if let Err(e) = model.check(s, &names) {
+        panic!("{e}");
     }
 }
 
-fn apply<S: Store>(s: &S, op: &Op, model: &mut Model, now: i64) {
-    let live = |m: &Model, k: &str| m.get(k).filter(|(_, e)| e.is_none_or(|e| e > now)).copied();
+fn apply<S: Store>(s: &S, op: &Op, model: &mut Model<i64>) {
+    let ms = |ms: &u16| Duration::from_millis(u64::from(*ms));
     match op {
         Op::Put(n, v) => {
             s.put(&name(*n), v).unwrap();
-            model.insert(name(*n), (*v, None));
+            model.put(&name(*n), *v);
         }
-        Op::PutTtl(n, v, ms) => {
-            s.put_with_ttl(&name(*n), v, Duration::from_millis(u64::from(*ms))).unwrap();
-            match ms {
-                0 => model.remove(&name(*n)),
-                _ => model.insert(name(*n), (*v, Some(now + i64::from(*ms)))),
-            };
+        Op::PutTtl(n, v, t) => {
+            s.put_with_ttl(&name(*n), v, ms(t)).unwrap();
+            model.put_with_ttl(&name(*n), *v, ms(t));
         }
         Op::PutKeepTtl(n, v) => {
             s.put_keep_ttl(&name(*n), v).unwrap();
-            let keep = live(model, &name(*n)).and_then(|(_, e)| e);
-            model.insert(name(*n), (*v, keep));
+            model.put_keep_ttl(&name(*n), *v);
         }
-        Op::Remove(n) => {
-            let was = live(model, &name(*n)).is_some();
-            assert_eq!(s.remove(&name(*n)).unwrap(), was);
-            model.remove(&name(*n));
-        }
-        Op::Pop(n) => {
-            let was = live(model, &name(*n)).map(|(v, _)| v);
-            assert_eq!(s.pop::<i64>(&name(*n)).unwrap(), was);
-            model.remove(&name(*n));
-        }
-        Op::Expire(n, ms, c) => {
-            let k = name(*n);
-            let at = now + i64::from(*ms);
+        Op::Remove(n) => assert_eq!(s.remove(&name(*n)).unwrap(), model.remove(&name(*n))),
+        Op::Pop(n) => assert_eq!(s.pop::<i64>(&name(*n)).unwrap(), model.pop(&name(*n))),
+        Op::Expire(n, t, c) => {
             let cond = match c {
                 Cond::Always => ExpireIf::Always,
                 Cond::Nx => ExpireIf::NoExpiry,
@@ -162,49 +138,15 @@ fn apply<S: Store>(s: &S, op: &Op, model: &mut Model, now: i64) {
                 Cond::Gt => ExpireIf::Later,
                 Cond::Lt => ExpireIf::Sooner,
             };
-            let want = match live(model, &k) {
-                None => false,
-                Some((_, cur)) => match c {
-                    Cond::Always => true,
-                    Cond::Nx => cur.is_none(),
-                    Cond::Xx => cur.is_some(),
-                    Cond::Gt => cur.is_some_and(|c| at > c),
-                    Cond::Lt => cur.is_none_or(|c| at < c),
-                },
-            };
-            assert_eq!(s.expire(&k, Duration::from_millis(u64::from(*ms)), cond).unwrap(), want);
-            if want {
-                if *ms == 0 {
-                    model.remove(&k);
-                } else if let Some(e) = model.get_mut(&k) {
-                    e.1 = Some(at);
-                }
-            }
+            let want = model.expire(&name(*n), ms(t), cond);
+            assert_eq!(s.expire(&name(*n), ms(t), cond).unwrap(), want);
         }
-        Op::Persist(n) => {
-            let k = name(*n);
-            let want = live(model, &k).is_some_and(|(_, e)| e.is_some());
-            assert_eq!(s.persist(&k).unwrap(), want);
-            if want && let Some(e) = model.get_mut(&k) {
-                e.1 = None;
-            }
+        Op::Persist(n) => assert_eq!(s.persist(&name(*n)).unwrap(), model.persist(&name(*n))),
+        Op::GetEx(n, t) => {
+            let want = model.get_ex(&name(*n), ms(t));
+            assert_eq!(s.get_ex::<i64>(&name(*n), ms(t)).unwrap(), want);
         }
-        Op::GetEx(n, ms) => {
-            let k = name(*n);
-            let was = live(model, &k);
-            assert_eq!(s.get_ex::<i64>(&k, Duration::from_millis(u64::from(*ms))).unwrap(), was.map(|(v, _)| v));
-            if let Some((v, _)) = was {
-                match ms {
-                    0 => model.remove(&k),
-                    _ => model.insert(k, (v, Some(now + i64::from(*ms)))),
-                };
-            }
-        }
-        Op::Cleanup => {
-            let expired = model.len() - alive(model, now).len();
-            assert_eq!(s.cleanup_expired().unwrap(), expired as u64);
-            *model = alive(model, now);
-        }
+        Op::Cleanup => assert_eq!(s.cleanup_expired().unwrap(), model.cleanup_expired()),
         Op::RolledBack(puts) => {
             let r: Result<(), Error> = s.transaction(|tx| {
                 for (n, v) in puts {
@@ -212,7 +154,7 @@ fn apply<S: Store>(s: &S, op: &Op, model: &mut Model, now: i64) {
                 }
                 Err(Error::Busy)
             });
-            assert!(r.is_err());
+            assert!(matches!(r, Err(Error::Busy)), "{r:?}");
         }
         Op::Committed(puts) => {
             s.transaction(|tx| {
@@ -222,9 +164,7 @@ fn apply<S: Store>(s: &S, op: &Op, model: &mut Model, now: i64) {
                 Ok(())
             })
             .unwrap();
-            for (n, v) in puts {
-                model.insert(name(*n), (*v, None));
-            }
+            model.put_many(puts.iter().map(|(n, v)| (name(*n), *v)));
         }
         Op::Advance(_) | Op::Reopen | Op::Rotate => {}
     }
@@ -232,16 +172,19 @@ fn apply<S: Store>(s: &S, op: &Op, model: &mut Model, now: i64) {
 
 fuzz_target!(|input: Input| {
     let mut w = world().lock().unwrap_or_else(|e| e.into_inner());
-    let mut model = Model::new();
+    let mut model = Model::new(w.clock.now_ms());
     let mut rotated = false;
     match input.encrypted {
         true => w.enc.as_ref().unwrap().clear().unwrap(),
         false => w.plain.as_ref().unwrap().clear().unwrap(),
     }
     for op in input.ops.iter().take(64) {
-        let now = w.clock.now_ms();
         match op {
-            Op::Advance(ms) => w.clock.advance(Duration::from_millis(u64::from(*ms))),
+            Op::Advance(ms) => {
+                let by = Duration::from_millis(u64::from(*ms));
+                w.clock.advance(by);
+                model.advance(by);
+            }
             Op::Reopen => w.reopen(input.encrypted),
             // Two Argon2 runs: allow one per input.
             Op::Rotate if input.encrypted && !rotated => {
@@ -251,15 +194,14 @@ fuzz_target!(|input: Input| {
                 let slot = vault.unlocked_slot();
                 let _ = vault.rotate(&[(slot, pass)], |_| {}).unwrap();
                 // Rotation deletes expired rows on the way.
-                model = alive(&model, now);
+                model.drop_expired();
             }
-            _ if input.encrypted => apply(w.enc.as_ref().unwrap(), op, &mut model, now),
-            _ => apply(w.plain.as_ref().unwrap(), op, &mut model, now),
+            _ if input.encrypted => apply(w.enc.as_ref().unwrap(), op, &mut model),
+            _ => apply(w.plain.as_ref().unwrap(), op, &mut model),
         }
-        let now = w.clock.now_ms();
         match input.encrypted {
-            true => check(w.enc.as_ref().unwrap(), &model, now),
-            false => check(w.plain.as_ref().unwrap(), &model, now),
+            true => check(w.enc.as_ref().unwrap(), &model),
+            false => check(w.plain.as_ref().unwrap(), &model),
         }
     }
 });

@@ -2,16 +2,14 @@
 //! vault's events, and no event or span carries a name or a value.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use common::{Fixture, TestResult, secs};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
 use vaults::{ExpireIf, Store};
+use vaults_test_support::{Fixture, TestResult, secs};
 
 /// Records every event and span field as text.
 #[derive(Clone, Default)]
