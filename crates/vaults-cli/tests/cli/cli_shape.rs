@@ -2,9 +2,7 @@
 //! not an error, a vault is opened once, and every class of failure ends in
 //! one error line and its own exit code.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod cli_util;
+use crate::cli_util;
 
 use std::os::unix::fs::PermissionsExt;
 
