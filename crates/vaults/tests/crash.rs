@@ -411,7 +411,7 @@ fn crash_child_writes_plain() {
     let Some(path) = child_vault("writes-plain") else {
         return;
     };
-    write_and_acknowledge(&vaults::Vault::open_existing(&path).unwrap());
+    write_and_acknowledge(&vaults::Vault::open(&path).unwrap());
 }
 
 /// Child: runs the writing batches on an encrypted vault (durable commits).
@@ -504,9 +504,12 @@ fn writes_to_a_plain_vault_killed_at_any_point_keep_every_acknowledged_batch() {
     }
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("base.db");
-    vaults::Vault::open(&base).unwrap().close().unwrap();
+    vaults::Vault::open_or_create(&base)
+        .unwrap()
+        .close()
+        .unwrap();
     writes_killed_at_random("crash_child_writes_plain", "writes-plain", &base, |path| {
-        let vault = vaults::Vault::open_existing(path).unwrap();
+        let vault = vaults::Vault::open(path).unwrap();
         vault.items().unwrap().into_iter().collect()
     });
 }

@@ -69,13 +69,13 @@ fn writer_process(path: &Path, proc_id: &str, threads: usize) {
                 };
                 start.wait();
                 let put = |v: &Vault, name: String| v.put(&name, "value").map(|()| name);
-                match Vault::open(&path) {
+                match Vault::open_or_create(&path) {
                     Err(e) => report(Err(e)),
                     Ok(first) => {
                         report(Ok(format!("id {}", hex(first.id()))));
                         report(put(&first, format!("{proc_id}/{t}/0")).map(|n| format!("ack {n}")));
                         for i in 1..OPENS {
-                            match Vault::open(&path) {
+                            match Vault::open_or_create(&path) {
                                 Err(e) => report(Err(e)),
                                 Ok(again) => {
                                     report(Ok(format!("id {}", hex(again.id()))));
@@ -197,7 +197,7 @@ fn processes_and_threads_creating_one_vault_lose_no_acknowledged_write() -> Test
         let poked = poker.wait_with_output()?;
         assert!(poked.status.success(), "the poking process failed");
 
-        let vault = Vault::open_existing(&path)?;
+        let vault = Vault::open(&path)?;
         let stored: BTreeSet<String> = vault.keys()?.into_iter().collect();
         let missing: Vec<_> = acked.difference(&stored).collect();
         let one_vault = ids.len() == 1 && ids.contains(&hex(vault.id()));

@@ -6,6 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Fixture, TestResult, ms, secs};
+use vaults::Expiry;
 use vaults::{ExpireIf, Store, Ttl};
 
 /// Every read of the API, on one expired name `gone`, sees nothing.
@@ -40,7 +41,7 @@ fn an_expired_entry_is_invisible_to_every_read() -> TestResult {
     assert_eq!(v.get_many::<i32, _, _>(["keep", "gone"])?, [Some(1), None]);
     // Destructive reads see nothing either.
     assert_eq!(v.pop::<i32>("gone")?, None);
-    assert_eq!(v.take::<i32>("gone")?, None);
+    assert_eq!(v.pop::<i32>("gone")?, None);
     assert_eq!(v.get_ex::<i32>("gone", secs(10))?, None);
     assert_eq!(v.pop_many::<i32, _, _>(["gone"])?, [None]);
     assert!(!v.remove("gone")?);
@@ -126,7 +127,7 @@ fn put_keep_ttl_keeps_the_old_expiry() -> TestResult {
     let v = &f.vault;
     v.put_with_ttl("k", &1, secs(10))?;
     f.advance_ms(4_000);
-    v.put_keep_ttl("k", &2)?;
+    v.put_with("k", &2, Expiry::Keep)?;
     assert_eq!(v.get::<i32>("k")?, Some(2));
     assert_eq!(v.ttl("k")?, Some(Ttl::Remaining(secs(6))));
     f.advance_ms(6_000);
@@ -134,9 +135,9 @@ fn put_keep_ttl_keeps_the_old_expiry() -> TestResult {
 
     // On a persistent entry it stays persistent; a new entry never expires.
     v.put("p", &1)?;
-    v.put_keep_ttl("p", &2)?;
+    v.put_with("p", &2, Expiry::Keep)?;
     assert_eq!(v.ttl("p")?, Some(Ttl::Never));
-    v.put_keep_ttl("new", &3)?;
+    v.put_with("new", &3, Expiry::Keep)?;
     assert_eq!(v.ttl("new")?, Some(Ttl::Never));
     Ok(())
 }
@@ -147,7 +148,7 @@ fn put_keep_ttl_over_an_expired_entry_never_expires() -> TestResult {
     let v = &f.vault;
     v.put_with_ttl("k", &1, secs(1))?;
     f.advance_ms(2_000);
-    v.put_keep_ttl("k", &2)?;
+    v.put_with("k", &2, Expiry::Keep)?;
     assert_eq!(v.ttl("k")?, Some(Ttl::Never));
     f.advance_ms(3_600_000);
     assert_eq!(v.get::<i32>("k")?, Some(2));

@@ -14,6 +14,7 @@ use std::time::Duration;
 use common::{Fixture, TestResult};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestRunner};
+use vaults::Expiry;
 use vaults::{Clock as _, Error, ExpireIf, Store, Ttl};
 
 /// A few names, so operations collide often. Sorted differently as bytes and
@@ -183,7 +184,9 @@ fn run<S: Store>(s: &S, op: &Op) -> vaults::Result<Outcome> {
         Op::PutTtl(n, v, ttl) => s
             .put_with_ttl(name(n), v, ms(*ttl))
             .map(|()| Outcome::Done)?,
-        Op::PutKeepTtl(n, v) => s.put_keep_ttl(name(n), v).map(|()| Outcome::Done)?,
+        Op::PutKeepTtl(n, v) => s
+            .put_with(name(n), v, Expiry::Keep)
+            .map(|()| Outcome::Done)?,
         Op::Remove(n) => Outcome::Flag(s.remove(name(n))?),
         Op::Pop(n) => Outcome::Value(s.pop(name(n))?),
         Op::Expire(n, ttl, cond) => Outcome::Flag(s.expire(name(n), ms(*ttl), *cond)?),

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common_enc::*;
+use vaults::Expiry;
 use vaults::{Error, ExpireIf, Integrity, LockedVault, ManualClock, Passphrase, Store};
 
 const PASS: &str = "pass-XYZZY correct horse";
@@ -107,7 +108,7 @@ fn values_swapped_between_names_fail_as_entries() -> TestResult {
         expect_integrity(vault.get_bytes(name), Integrity::Entry);
         expect_integrity(vault.get_ex::<String>(name, HOUR), Integrity::Entry);
         expect_integrity(vault.pop::<String>(name), Integrity::Entry);
-        expect_integrity(vault.take::<String>(name), Integrity::Entry);
+        expect_integrity(vault.pop::<String>(name), Integrity::Entry);
         expect_integrity(vault.get_or_insert(name, "x".to_owned()), Integrity::Entry);
     }
     expect_integrity(vault.items::<String>(), Integrity::Entry);
@@ -284,7 +285,7 @@ fn put_keep_ttl_does_not_adopt_a_tampered_expiry() -> TestResult {
 
     let vault = b.open()?;
     expect_integrity(
-        vault.put_keep_ttl("session-XYZZY", "new-XYZZY"),
+        vault.put_with("session-XYZZY", "new-XYZZY", Expiry::Keep),
         Integrity::Name,
     );
     // Nothing was written: past the true expiry, no value is served.
@@ -298,7 +299,7 @@ fn put_keep_ttl_does_not_adopt_a_tampered_expiry() -> TestResult {
     );
     // An authentic expiry is still kept by put_keep_ttl.
     vault.put_with_ttl("session-XYZZY", "v1-XYZZY", HOUR)?;
-    vault.put_keep_ttl("session-XYZZY", "v2-XYZZY")?;
+    vault.put_with("session-XYZZY", "v2-XYZZY", Expiry::Keep)?;
     assert_eq!(
         vault.ttl("session-XYZZY")?,
         Some(vaults::Ttl::Remaining(HOUR))
@@ -352,7 +353,7 @@ fn a_removed_expiry_fails() -> TestResult {
         Integrity::Name,
     );
     expect_integrity(
-        vault.put_keep_ttl("session-XYZZY", "new-XYZZY"),
+        vault.put_with("session-XYZZY", "new-XYZZY", Expiry::Keep),
         Integrity::Name,
     );
     // Long after the true expiry: still no value.
