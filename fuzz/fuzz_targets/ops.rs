@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
+use vaults::Expiry;
 use vaults::{Clock, Durability, EncryptedVault, Error, ExpireIf, KdfParams, LockedVault, ManualClock, OpenOptions, Passphrase, Store, Vault};
 use vaults_test_support::Model;
 
@@ -72,7 +73,7 @@ impl World {
             self.enc = Some(locked.unlock(&self.pass).unwrap());
         } else {
             self.plain = None;
-            self.plain = Some(self.options().open(self.plain_path()).unwrap());
+            self.plain = Some(self.options().open_or_create(self.plain_path()).unwrap());
         }
     }
 }
@@ -84,8 +85,8 @@ fn world() -> &'static Mutex<World> {
         let clock = ManualClock::new(1_000_000);
         let pass = Passphrase::new("fuzz").unwrap();
         let options = OpenOptions::new().clock(clock.clone()).durability(Durability::Normal);
-        let plain = options.open(dir.path().join("plain.db")).unwrap();
-        let enc = EncryptedVault::create_with(&options, Some(&dir.path().join("enc.db")), &pass, KdfParams::MIN).unwrap();
+        let plain = options.open_or_create(dir.path().join("plain.db")).unwrap();
+        let enc = EncryptedVault::create_with(&options, &dir.path().join("enc.db"), &pass, KdfParams::MIN).unwrap();
         Mutex::new(World {
             dir,
             clock,
@@ -125,7 +126,7 @@ fn apply<S: Store>(s: &S, op: &Op, model: &mut Model<i64>) {
             model.put_with_ttl(&name(*n), *v, ms(t));
         }
         Op::PutKeepTtl(n, v) => {
-            s.put_keep_ttl(&name(*n), v).unwrap();
+            s.put_with(&name(*n), v, Expiry::Keep).unwrap();
             model.put_keep_ttl(&name(*n), *v);
         }
         Op::Remove(n) => assert_eq!(s.remove(&name(*n)).unwrap(), model.remove(&name(*n))),

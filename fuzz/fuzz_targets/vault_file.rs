@@ -13,7 +13,6 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let options = OpenOptions::new()
-        .create(false)
         .durability(Durability::Normal)
         .busy_timeout(std::time::Duration::from_millis(10));
     if let Ok(vault) = options.open(&path) {

@@ -35,12 +35,7 @@ pub fn create(
     passphrase: &str,
     clock: &ManualClock,
 ) -> vaults::Result<EncryptedVault> {
-    EncryptedVault::create_with(
-        &options(clock),
-        Some(path),
-        &pass(passphrase),
-        KdfParams::MIN,
-    )
+    EncryptedVault::create_with(&options(clock), path, &pass(passphrase), KdfParams::MIN)
 }
 
 /// Opens and unlocks the vault at `path` with `clock`.

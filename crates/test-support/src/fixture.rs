@@ -69,7 +69,7 @@ pub fn open_with_clock(path: &Path, clock: &ManualClock) -> vaults::Result<Vault
     Vault::options()
         .clock(clock.clone())
         .durability(Durability::Normal)
-        .open(path)
+        .open_or_create(path)
 }
 
 /// A vault in memory seen through a manual clock at [`T0`].

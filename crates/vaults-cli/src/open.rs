@@ -68,7 +68,7 @@ pub fn open_locked(ctx: &Context) -> Result<Locked> {
     let recorded = (!ctx.plain).then(|| ctx.plain_list.look_up(&t.path));
     let expect_plain = recorded.as_ref().is_none_or(Recorded::is_recorded);
     if expect_plain {
-        match t.options().create(false).open(&t.path) {
+        match t.options().open(&t.path) {
             Ok(vault) => {
                 let trusted = match recorded {
                     Some(recorded) => recorded.contains(&vault.id())?,

@@ -153,11 +153,11 @@ fn build(path: &Path, case: Case, encrypted: bool) -> vaults::Result<()> {
     let options = OpenOptions::new().clock(ManualClock::new(BUILT_AT));
     if encrypted {
         let pass = Passphrase::new(PASSPHRASE)?;
-        let vault = EncryptedVault::create_with(&options, Some(path), &pass, KdfParams::MIN)?;
+        let vault = EncryptedVault::create_with(&options, path, &pass, KdfParams::MIN)?;
         fill(&vault, case)?;
         vault.close()
     } else {
-        let vault = options.open(path)?;
+        let vault = options.open_or_create(path)?;
         fill(&vault, case)?;
         // Closing checkpoints the WAL into the file, so a copy of the file
         // alone is the whole vault.
@@ -215,9 +215,7 @@ fn on_a_copy<T>(
 
 /// How the vaults are opened for cleanup: existing files, at cleanup time.
 fn cleanup_options() -> OpenOptions {
-    OpenOptions::new()
-        .clock(ManualClock::new(CLEANUP_AT))
-        .create(false)
+    OpenOptions::new().clock(ManualClock::new(CLEANUP_AT))
 }
 
 #[divan::bench(args = CASES, sample_count = 5, sample_size = 1)]

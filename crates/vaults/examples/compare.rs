@@ -396,11 +396,11 @@ fn cleanup_template(dir: &Path, rows: usize, encrypted: bool) -> Result<PathBuf>
     }
     if encrypted {
         let pass = Passphrase::new(PASSPHRASE)?;
-        let v = EncryptedVault::create_with(&options, Some(&path), &pass, KdfParams::MIN)?;
+        let v = EncryptedVault::create_with(&options, &path, &pass, KdfParams::MIN)?;
         fill(&v, rows)?;
         v.close()?;
     } else {
-        let v = options.open(&path)?;
+        let v = options.open_or_create(&path)?;
         fill(&v, rows)?;
         v.close()?;
     }
@@ -422,9 +422,7 @@ fn cleanup(s: &Settings, dir: &Path) -> Result<Cleanup> {
     let expired = rows.div_ceil(CLEANUP_EXPIRED_EVERY);
     let plain = cleanup_template(dir, rows, false)?;
     let encrypted = cleanup_template(dir, rows, true)?;
-    let options = OpenOptions::new()
-        .create(false)
-        .clock(ManualClock::new(CLEANUP_AT));
+    let options = OpenOptions::new().clock(ManualClock::new(CLEANUP_AT));
     let mut times: [Vec<Duration>; 5] = Default::default();
     for rep in 0..s.reps {
         for k in 0..5 {
@@ -540,9 +538,7 @@ fn proc_status(field: &str) -> Result<u64> {
 /// Child: lists every name of the vault at `path`, all alive (the clock is
 /// where the vault was built), and prints the count and the peak memory.
 fn peak_child(path: &Path, kind: &str) -> Result<()> {
-    let options = OpenOptions::new()
-        .create(false)
-        .clock(ManualClock::new(BUILT_AT));
+    let options = OpenOptions::new().clock(ManualClock::new(BUILT_AT));
     let (names, before) = match kind {
         "encrypted" => list_from_here(
             &LockedVault::open_with(&options, path)?.unlock(&Passphrase::new(PASSPHRASE)?)?,

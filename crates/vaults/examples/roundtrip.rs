@@ -20,7 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .to_owned(),
     };
     let dir = VaultDir::new(root);
-    let vault = dir.open("roundtrip-demo")?;
+    let vault = dir.open_or_create("roundtrip-demo")?;
     println!("vault: {}", dir.path_of("roundtrip-demo")?.display());
 
     vault.put("greeting", "hello")?;

@@ -1,7 +1,37 @@
-//! Expiry vocabulary shared by every store: what `ttl` reports and when
-//! `expire` may act (Redis's NX / XX / GT / LT).
+//! Expiry vocabulary shared by every store: what a write does to an
+//! entry's expiry, what `ttl` reports, and when `expire` may act (Redis's
+//! NX / XX / GT / LT).
 
 use std::time::Duration;
+
+/// What a write does to the entry's expiry, for
+/// [`put_with`](crate::Store::put_with) and
+/// [`put_bytes_with`](crate::Store::put_bytes_with).
+///
+/// ```
+/// use std::time::Duration;
+/// use vaults::{Expiry, Store, Ttl, Vault};
+///
+/// let vault = Vault::open_in_memory()?;
+/// vault.put_with("token", "old", Expiry::After(Duration::from_secs(60)))?;
+/// vault.put_with("token", "new", Expiry::Keep)?; // Redis KEEPTTL
+/// assert!(matches!(vault.ttl("token")?, Some(Ttl::Remaining(_))));
+/// vault.put_with("token", "newer", Expiry::Never)?; // as `put`
+/// assert_eq!(vault.ttl("token")?, Some(Ttl::Never));
+/// # Ok::<(), vaults::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Expiry {
+    /// No expiry: an old one is cleared (what [`put`](crate::Store::put) does).
+    #[default]
+    Never,
+    /// Keep the expiry of the entry being replaced (Redis `KEEPTTL`); a new
+    /// entry never expires.
+    #[doc(alias = "KEEPTTL")]
+    Keep,
+    /// Expire this long from now. Zero deletes the entry instead.
+    After(Duration),
+}
 
 /// The time to live of an entry that exists (a missing entry is `None`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -87,7 +87,7 @@ fn the_application_subscriber_receives_events_without_secrets() -> TestResult {
         f.advance_ms(2_000);
         assert_eq!(v.cleanup_expired()?, 1);
         let f = f.reopen()?;
-        f.vault.take::<String>(NAME)?;
+        f.vault.pop::<String>(NAME)?;
         Ok(())
     })?;
     let lines = capture.lines();
@@ -124,8 +124,10 @@ fn a_vault_file_others_can_read_is_reported() -> TestResult {
         let warnings = |mode: u32| -> TestResult<Vec<String>> {
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))?;
             let capture = Capture::default();
-            tracing::subscriber::with_default(capture.clone(), || vaults::Vault::open(&path))?
-                .close()?;
+            tracing::subscriber::with_default(capture.clone(), || {
+                vaults::Vault::open_or_create(&path)
+            })?
+            .close()?;
             Ok(capture
                 .lines()
                 .into_iter()

@@ -50,7 +50,7 @@ pub fn init(ctx: &Context, keyring: bool, kdf: &KdfArgs) -> Result<()> {
         ctx.plain_list.check_recordable(&t.path)?;
         // Exclusive: a file planted after the check above (another plain
         // vault) must not be the one recorded as trusted.
-        let vault = t.options().create_new(true).open(&t.path)?;
+        let vault = t.options().create(&t.path)?;
         // Recorded where the file cannot change it: later commands open
         // this file as plain only while its id is the one recorded here.
         if let Err(e) = ctx.plain_list.add(&t.path, &vault.id()) {

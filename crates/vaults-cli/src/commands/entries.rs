@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use serde_json::json;
-use vaults::{Store, Ttl};
+use vaults::{Expiry, Store, Ttl};
 use zeroize::Zeroizing;
 
 use crate::context::Context;
@@ -79,7 +79,7 @@ fn put_value<S: Store, T: serde::Serialize + ?Sized>(
 ) -> Result<()> {
     match (ttl, keep_ttl) {
         (Some(t), _) => s.put_with_ttl(key, value, t)?,
-        (None, true) => s.put_keep_ttl(key, value)?,
+        (None, true) => s.put_with(key, value, Expiry::Keep)?,
         (None, false) => s.put(key, value)?,
     }
     Ok(())

@@ -16,7 +16,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use vaults::Store;
+use vaults::Vault;
 
 use crate::cli::{Command, ExpireCondition, ImportFormat};
 use crate::context::Context;
@@ -185,13 +185,16 @@ enum After {
 /// `&Vault` holds either kind, this match becomes
 /// `on_store(ctx, opened.vault(), cmd)` and `on_store` a plain function.
 fn on_store_of_either_kind(ctx: &Context, cmd: OnStore) -> Result<After> {
-    match open::open(ctx)? {
-        Opened::Plain(vault) => on_store(ctx, &vault, cmd),
-        Opened::Encrypted(vault) => on_store(ctx, &vault, cmd),
-    }
+    let opened = open::open(ctx)?;
+    // An encrypted vault derefs to `Vault`: one code path serves both kinds.
+    let vault: &Vault = match &opened {
+        Opened::Plain(vault) => vault,
+        Opened::Encrypted(vault) => vault,
+    };
+    on_store(ctx, vault, cmd)
 }
 
-fn on_store<S: Store>(ctx: &Context, s: &S, cmd: OnStore) -> Result<After> {
+fn on_store(ctx: &Context, s: &Vault, cmd: OnStore) -> Result<After> {
     match cmd {
         OnStore::Set { key, ttl, keep_ttl } => entries::set(ctx, s, &key, ttl, keep_ttl)?,
         OnStore::Get { key, no_newline } => entries::get(ctx, s, &key, no_newline)?,

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::io::Read;
 use std::time::Duration;
 
-use vaults::Store;
+use vaults::{Expiry, Store};
 
 use crate::error::{Error, Result};
 use crate::transfer::{Item, now_ms, parse_export};
@@ -95,7 +95,7 @@ fn put_item<S: Store>(tx: &S, item: &Item, now: i64) -> vaults::Result<bool> {
         // codec validation of stored CBOR lands, e.g. a `validate_cbor`, this
         // is the one place an import hands over bytes it did not encode.)
         (Stored::Raw(b), None) => tx.put_bytes(name, b)?,
-        (Stored::Raw(b), Some(t)) => tx.put_bytes_with_ttl(name, b, t)?,
+        (Stored::Raw(b), Some(t)) => tx.put_bytes_with(name, b, Expiry::After(t))?,
     }
     Ok(true)
 }

@@ -162,7 +162,7 @@ fn a_binary_entry_is_skipped_unless_named() {
 fn big_vault(n: usize) -> Env {
     let env = Env::new();
     std::fs::create_dir_all(&env.dir).unwrap();
-    let vault = vaults::Vault::open(env.vault_path()).unwrap();
+    let vault = vaults::Vault::open_or_create(env.vault_path()).unwrap();
     let value = "v".repeat(64);
     vault
         .put_many((0..n).map(|i| (format!("k{i:06}"), value.as_str())))
@@ -250,7 +250,7 @@ fn the_child_cannot_use_the_cached_unlock_key() {
 fn raw_values_from_other_programs_still_arrive() {
     let env = Env::new();
     std::fs::create_dir_all(&env.dir).unwrap();
-    let vault = vaults::Vault::open(env.vault_path()).unwrap();
+    let vault = vaults::Vault::open_or_create(env.vault_path()).unwrap();
     vault.put_bytes("raw", b"raw-text").unwrap();
     vault.put("cbor", "cbor-text").unwrap();
     vault.close().unwrap();

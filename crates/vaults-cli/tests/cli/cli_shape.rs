@@ -197,7 +197,10 @@ fn the_plain_list_speaks_only_for_plain_files() {
     // A plain file in the encrypted vault's place: refused, after what the
     // list says (its warning, or its error).
     let fake = env.file("fake.db");
-    vaults::Vault::open(&fake).unwrap().close().unwrap();
+    vaults::Vault::open_or_create(&fake)
+        .unwrap()
+        .close()
+        .unwrap();
     std::fs::rename(&fake, env.vault_path()).unwrap();
     let out = env.pw().arg("ls").output().unwrap();
     assert_eq!(out.status.code(), Some(4));

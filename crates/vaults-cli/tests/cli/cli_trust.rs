@@ -101,7 +101,7 @@ fn a_plain_file_put_in_an_encrypted_vaults_place_is_refused() {
     env.init().set("db/password", SECRET, &[]);
     let path = env.vault_path();
     let fake = env.file("fake.db");
-    let vault = vaults::Vault::open(&fake).unwrap();
+    let vault = vaults::Vault::open_or_create(&fake).unwrap();
     vault.put("db/password", "attacker-chosen").unwrap();
     vault.close().unwrap();
     std::fs::rename(&fake, &path).unwrap();
@@ -151,7 +151,10 @@ fn init_plain_records_the_vault_where_the_file_cannot_change_it() {
     let copy = env.file("copy.db");
     std::fs::copy(&path, &copy).unwrap();
     let other = env.file("other.db");
-    vaults::Vault::open(&other).unwrap().close().unwrap();
+    vaults::Vault::open_or_create(&other)
+        .unwrap()
+        .close()
+        .unwrap();
     std::fs::copy(&other, &path).unwrap();
     let out = env.cmd().args(["get", "k"]).output().unwrap();
     let line = assert_error(&out, 4, &[]);

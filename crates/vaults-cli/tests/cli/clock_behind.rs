@@ -29,7 +29,10 @@ fn clock_behind_by<T: std::fmt::Debug>(out: vaults::Result<T>, secs: u64) {
 /// of the clock.
 fn refuses_short_and_keeps_long<S: Store>(vault: &S) -> TestResult {
     clock_behind_by(vault.put_with_ttl("short", "v", 30 * SEC), 60);
-    clock_behind_by(vault.put_bytes_with_ttl("short", b"v", 30 * SEC), 60);
+    clock_behind_by(
+        vault.put_bytes_with("short", b"v", vaults::Expiry::After(30 * SEC)),
+        60,
+    );
     assert_eq!(vault.get::<String>("short")?, None);
     // On an existing entry the refusal leaves it as it was.
     clock_behind_by(vault.expire("forever", 30 * SEC, ExpireIf::Always), 60);

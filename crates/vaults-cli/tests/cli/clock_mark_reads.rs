@@ -116,7 +116,7 @@ fn opening_and_reading_an_encrypted_vault_do_not_write() -> TestResult {
     let pass = Passphrase::new("clock mark passphrase")?;
     let clock = ManualClock::new(T0);
     let options = OpenOptions::new().clock(clock.clone());
-    let vault = EncryptedVault::create_with(&options, Some(&path), &pass, KdfParams::MIN)?;
+    let vault = EncryptedVault::create_with(&options, &path, &pass, KdfParams::MIN)?;
     vault.put("forever", "kept")?;
     vault.put_with_ttl("session", "token", Duration::from_secs(3_600))?;
     vault.close()?;

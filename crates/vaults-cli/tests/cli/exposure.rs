@@ -22,7 +22,7 @@ fn check_reports_the_file_and_the_folder() {
     std::fs::create_dir(&folder).unwrap();
     chmod(&folder, 0o700);
     let path = folder.join("app.db");
-    Vault::open(&path).unwrap().close().unwrap();
+    Vault::open_or_create(&path).unwrap().close().unwrap();
     assert_eq!(Exposure::check(&path), []);
 
     // Any group or other bit on the file; write bits only on the folder.

@@ -43,7 +43,7 @@ fn plant(path: &Path, value: &[u8]) {
 fn a_planted_array_of_millions_of_items_is_refused_not_decoded() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v.db");
-    let vault = Vault::open(&path).unwrap();
+    let vault = Vault::open_or_create(&path).unwrap();
     vault.put("k", "small").unwrap();
     plant(&path, &hostile_array());
     match vault.get::<ciborium::Value>("k") {
@@ -82,7 +82,7 @@ fn a_sealed_array_of_millions_of_items_is_refused_not_decoded() {
 fn a_planted_blob_over_the_cap_is_refused_on_read() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v.db");
-    let vault = Vault::open(&path).unwrap();
+    let vault = Vault::open_or_create(&path).unwrap();
     vault.put_bytes("k", b"small").unwrap();
     plant(&path, &vec![7u8; 80 << 20]);
     let err = vault.get_bytes("k").unwrap_err();

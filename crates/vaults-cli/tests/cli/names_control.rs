@@ -40,9 +40,12 @@ fn every_write_refuses_control_characters_in_names() {
     for name in BAD {
         refused(vault.put(name, &1), name);
         refused(vault.put_with_ttl(name, &1, day), name);
-        refused(vault.put_keep_ttl(name, &1), name);
+        refused(vault.put_with(name, &1, vaults::Expiry::Keep), name);
         refused(vault.put_bytes(name, b"1"), name);
-        refused(vault.put_bytes_with_ttl(name, b"1", day), name);
+        refused(
+            vault.put_bytes_with(name, b"1", vaults::Expiry::After(day)),
+            name,
+        );
         refused(vault.put_many([("ok", 1), (name, 2)]), name);
         refused(vault.put_many_bytes([(name, b"2")]), name);
         refused(vault.get_or_insert(name, 1), name);

@@ -15,37 +15,34 @@ use vaults::{Error, OpenOptions, Store};
 #[test]
 fn create_new_refuses_any_existing_file_and_leaves_it_alone() {
     let dir = tempfile::tempdir().unwrap();
-    let fresh = OpenOptions::new().create_new(true);
+    let fresh = OpenOptions::new();
 
     // A missing file: created, a working vault.
     let path = dir.path().join("new.db");
-    let vault = fresh.open(&path).unwrap();
+    let vault = fresh.create(&path).unwrap();
     vault.put("k", "v").unwrap();
     vault.close().unwrap();
 
     // Another plain vault: refused, its entries untouched. (The default
     // options open it: that is what `init --plain` used to do.)
-    let err = fresh.open(&path).unwrap_err();
+    let err = fresh.create(&path).unwrap_err();
     assert!(matches!(err, Error::VaultExists { .. }), "{err:?}");
     let vault = OpenOptions::new().open(&path).unwrap();
     assert_eq!(vault.get::<String>("k").unwrap().as_deref(), Some("v"));
     vault.close().unwrap();
 
-    // An empty file (which a creating open otherwise makes a vault of), and
-    // `create(false)` does not turn exclusivity off.
+    // An empty file (which a creating open otherwise makes a vault of).
     let empty = dir.path().join("empty.db");
     std::fs::write(&empty, b"").unwrap();
-    for options in [fresh.clone(), fresh.clone().create(false)] {
-        let err = options.open(&empty).unwrap_err();
-        assert!(matches!(err, Error::VaultExists { .. }), "{err:?}");
-        assert_eq!(std::fs::read(&empty).unwrap(), b"");
-    }
+    let err = fresh.create(&empty).unwrap_err();
+    assert!(matches!(err, Error::VaultExists { .. }), "{err:?}");
+    assert_eq!(std::fs::read(&empty).unwrap(), b"");
 
     // A symlink, even one pointing nowhere: nothing is created at its target.
     let link = dir.path().join("link.db");
     let target = dir.path().join("target.db");
     std::os::unix::fs::symlink(&target, &link).unwrap();
-    let err = fresh.open(&link).unwrap_err();
+    let err = fresh.create(&link).unwrap_err();
     assert!(matches!(err, Error::VaultExists { .. }), "{err:?}");
     assert!(!target.exists());
 }

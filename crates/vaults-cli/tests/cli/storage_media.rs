@@ -87,7 +87,7 @@ fn fill(dir: &Path) -> PathBuf {
 fn make_vaults(env: &Env) {
     env.init();
     env.set("token", "s3cr3t-value", &[]);
-    let plain = Vault::open(env.dir.join("plain.db")).unwrap();
+    let plain = Vault::open_or_create(env.dir.join("plain.db")).unwrap();
     plain.put("token", "plain-value").unwrap();
     plain.close().unwrap();
     let left: Vec<_> = std::fs::read_dir(&env.dir)
@@ -109,7 +109,7 @@ fn a_vault_on_a_read_only_filesystem_reads_and_refuses_writes_as_read_only() {
     fs.remount_read_only();
 
     // The library reads both kinds.
-    let plain = Vault::open_existing(env.dir.join("plain.db")).unwrap();
+    let plain = Vault::open(env.dir.join("plain.db")).unwrap();
     assert_eq!(
         plain.get::<String>("token").unwrap().as_deref(),
         Some("plain-value")
@@ -119,7 +119,7 @@ fn a_vault_on_a_read_only_filesystem_reads_and_refuses_writes_as_read_only() {
     drop(plain);
     // `Vault::open` (create if missing) opens the existing file too.
     assert_eq!(
-        Vault::open(env.dir.join("plain.db"))
+        Vault::open_or_create(env.dir.join("plain.db"))
             .unwrap()
             .len()
             .unwrap(),
@@ -146,7 +146,7 @@ fn a_vault_on_a_read_only_filesystem_reads_and_refuses_writes_as_read_only() {
     let line = assert_error(&out, 1, &["s3cr3t"]);
     assert!(line.contains("read-only"), "{line}");
     // A file that is not a vault is still called that.
-    let err = Vault::open_existing(env.dir.join("foreign.db")).unwrap_err();
+    let err = Vault::open(env.dir.join("foreign.db")).unwrap_err();
     assert!(matches!(err, Error::NotAVault { .. }), "{err:?}");
     // Nothing was left beside the vaults (nothing could be).
     assert!(!env.dir.join("plain.db-wal").exists());
@@ -161,7 +161,7 @@ fn a_vault_on_a_full_disk_reads_or_says_the_disk_is_full() {
     make_vaults(&env);
     let filler = fill(&env.dir);
 
-    match Vault::open_existing(env.dir.join("plain.db")) {
+    match Vault::open(env.dir.join("plain.db")) {
         Ok(plain) => assert_eq!(
             plain.get::<String>("token").unwrap().as_deref(),
             Some("plain-value")
@@ -187,7 +187,7 @@ fn a_vault_on_a_full_disk_reads_or_says_the_disk_is_full() {
     std::fs::remove_file(filler).unwrap();
     assert_eq!(env.get("token"), b"s3cr3t-value");
     env.set("after", "x", &[]);
-    let plain = Vault::open_existing(env.dir.join("plain.db")).unwrap();
+    let plain = Vault::open(env.dir.join("plain.db")).unwrap();
     assert_eq!(
         plain.get::<String>("token").unwrap().as_deref(),
         Some("plain-value")

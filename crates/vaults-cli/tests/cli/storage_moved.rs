@@ -23,7 +23,7 @@ fn writes_to_a_vault_whose_folder_was_removed_fail() -> TestResult {
     let tmp = tempfile::tempdir()?;
     let dir = tmp.path().join("vaults");
     std::fs::create_dir(&dir)?;
-    let vault = Vault::open(dir.join("v.db"))?;
+    let vault = Vault::open_or_create(dir.join("v.db"))?;
     vault.put("before", "kept in memory of the old inode")?;
     std::fs::remove_dir_all(&dir)?;
 
@@ -140,10 +140,10 @@ fn cli_set_fails_when_a_new_vault_replaces_the_file_mid_command() -> TestResult 
     set_while(&env, |vault| {
         std::fs::remove_dir_all(vault.parent().unwrap())?;
         std::fs::create_dir(vault.parent().unwrap())?;
-        Vault::open(vault)?.close()?;
+        Vault::open_or_create(vault)?.close()?;
         Ok(())
     })?;
     // The new vault holds nothing: nothing was reported as stored.
-    assert!(Vault::open_existing(env.vault_path())?.keys()?.is_empty());
+    assert!(Vault::open(env.vault_path())?.keys()?.is_empty());
     Ok(())
 }

@@ -138,10 +138,10 @@ impl Target {
     /// Creates an empty store of `way` at `path` (durable commits).
     pub fn create(way: Way, path: &Path) -> Result<Target> {
         // The raw store is a vault file too: same schema, same pragmas.
-        Vault::open(path)?.close()?;
+        Vault::open_or_create(path)?.close()?;
         Ok(match way {
             Way::Raw => Target::Raw(raw_connection(path, Durability::Full)?),
-            Way::Plain => Target::Plain(Vault::open(path)?),
+            Way::Plain => Target::Plain(Vault::open_or_create(path)?),
             Way::Encrypted => {
                 std::fs::remove_file(path)?;
                 let pass = Passphrase::new(PASSPHRASE)?;
@@ -152,7 +152,7 @@ impl Target {
 
     /// Another handle on the store at `path`, with `durability`.
     pub fn open(way: Way, path: &Path, durability: Durability) -> Result<Target> {
-        let options = OpenOptions::new().create(false).durability(durability);
+        let options = OpenOptions::new().durability(durability);
         Ok(match way {
             Way::Raw => Target::Raw(raw_connection(path, durability)?),
             Way::Plain => Target::Plain(options.open(path)?),

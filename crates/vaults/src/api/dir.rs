@@ -22,7 +22,7 @@ const MAX_VAULT_NAME: usize = 200;
 ///
 /// let tmp = tempfile::tempdir()?;
 /// let dir = VaultDir::new(tmp.path().join("data"));
-/// let users = dir.open("users")?;
+/// let users = dir.open_or_create("users")?;
 /// users.put("alice", &["admin"])?;
 /// assert_eq!(dir.list()?, ["users"]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -42,8 +42,15 @@ impl VaultDir {
         }
     }
 
-    /// The same folder, opening vaults with `options` (the `create` setting
-    /// of `options` is overridden by each method).
+    /// The same folder, opening vaults with `options`.
+    ///
+    /// ```
+    /// use vaults::{Durability, OpenOptions, VaultDir};
+    /// let tmp = tempfile::tempdir()?;
+    /// let dir = VaultDir::new(tmp.path())
+    ///     .with_options(OpenOptions::new().durability(Durability::Normal));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_options(mut self, options: OpenOptions) -> Self {
         self.options = options;
         self
@@ -65,24 +72,69 @@ impl VaultDir {
         Ok(self.root.join(format!("{name}.db")))
     }
 
-    /// Opens the vault called `name`, creating it (and the root folder, 0700)
-    /// if missing.
-    ///
-    /// # Errors
-    /// [`Error::InvalidVaultName`], or as [`Vault::open`].
-    pub fn open(&self, name: &str) -> Result<Vault> {
-        let path = self.path_of(name)?;
-        self.create_root()?;
-        self.options.clone().create(true).open(path)
-    }
-
-    /// Opens the vault called `name` only if it exists (the Python
+    /// Opens the vault called `name`, which must exist (the Python
     /// module's `to_create=False`).
     ///
+    /// ```
+    /// use vaults::{Error, VaultDir};
+    ///
+    /// let tmp = tempfile::tempdir()?;
+    /// let dir = VaultDir::new(tmp.path());
+    /// assert!(matches!(dir.open("users"), Err(Error::VaultNotFound { .. })));
+    /// dir.create("users")?;
+    /// dir.open("users")?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
-    /// [`Error::VaultNotFound`] if it does not exist; otherwise as [`VaultDir::open`].
-    pub fn open_existing(&self, name: &str) -> Result<Vault> {
-        self.options.clone().create(false).open(self.path_of(name)?)
+    /// [`Error::InvalidVaultName`]; [`Error::VaultNotFound`] if it does not
+    /// exist; otherwise as [`Vault::open`].
+    pub fn open(&self, name: &str) -> Result<Vault> {
+        self.options.open(self.path_of(name)?)
+    }
+
+    /// Creates the vault called `name` (and the root folder, 0700, if
+    /// missing); one already there is [`Error::VaultExists`].
+    ///
+    /// ```
+    /// use vaults::{Error, VaultDir};
+    ///
+    /// let tmp = tempfile::tempdir()?;
+    /// let dir = VaultDir::new(tmp.path().join("data"));
+    /// dir.create("users")?;
+    /// assert!(matches!(dir.create("users"), Err(Error::VaultExists { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidVaultName`], [`Error::Io`] if the root folder cannot
+    /// be created, or as [`Vault::create`].
+    pub fn create(&self, name: &str) -> Result<Vault> {
+        let path = self.path_of(name)?;
+        self.create_root()?;
+        self.options.create(path)
+    }
+
+    /// Opens the vault called `name`, creating it (and the root folder,
+    /// 0700) if missing.
+    ///
+    /// ```
+    /// use vaults::VaultDir;
+    ///
+    /// let tmp = tempfile::tempdir()?;
+    /// let dir = VaultDir::new(tmp.path().join("data"));
+    /// dir.open_or_create("users")?;
+    /// assert!(dir.exists("users")?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidVaultName`], [`Error::Io`] if the root folder cannot
+    /// be created, or as [`Vault::open_or_create`].
+    pub fn open_or_create(&self, name: &str) -> Result<Vault> {
+        let path = self.path_of(name)?;
+        self.create_root()?;
+        self.options.open_or_create(path)
     }
 
     /// Whether a vault called `name` exists.

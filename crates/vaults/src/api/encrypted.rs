@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::Deref;
 use std::path::Path;
 
 use super::keyring::Keyring;
@@ -11,7 +12,6 @@ use super::locked::{LockedVault, UnlockedKey};
 use super::op::{Scope, Scoped, Token};
 use super::options::OpenOptions;
 use super::slots::keyring_accounts;
-use super::transaction::Transaction;
 use super::vault::Vault;
 use crate::codec::{Codec, Sealer};
 use crate::crypto::kdf::{self, KdfCeiling, KdfParams, Passphrase};
@@ -63,13 +63,22 @@ impl fmt::Debug for EncryptedVault {
     }
 }
 
-/// A transaction on an [`EncryptedVault`].
-pub type EncryptedTransaction<'a> = Transaction<'a>;
-
 impl EncryptedVault {
-    /// Creates a new encrypted vault at `path` with one passphrase slot.
+    /// Creates a new encrypted vault at `path` with one passphrase slot (id 1).
     ///
     /// Use [`KdfParams::DEFAULT`] unless you have measured a reason not to.
+    ///
+    /// ```
+    /// use vaults::{Error, EncryptedVault, KdfParams, Passphrase};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("secrets.db");
+    /// let pass = Passphrase::new("correct horse battery staple")?;
+    /// EncryptedVault::create(&path, &pass, KdfParams::MIN)?;
+    /// let again = EncryptedVault::create(&path, &pass, KdfParams::MIN);
+    /// assert!(matches!(again, Err(Error::VaultExists { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::VaultExists`] if `path` exists; [`Error::KdfParams`];
@@ -79,23 +88,177 @@ impl EncryptedVault {
         passphrase: &Passphrase,
         params: KdfParams,
     ) -> Result<EncryptedVault> {
-        Self::create_with(&OpenOptions::new(), Some(path.as_ref()), passphrase, params)
+        Self::create_with(&OpenOptions::new(), path, passphrase, params)
+    }
+
+    /// Opens the encrypted vault at `path`, which must exist, with a
+    /// passphrase.
+    ///
+    /// ```
+    /// use vaults::{EncryptedVault, KdfParams, Passphrase};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("secrets.db");
+    /// let pass = Passphrase::new("correct horse battery staple")?;
+    /// EncryptedVault::create(&path, &pass, KdfParams::MIN)?;
+    /// let vault = EncryptedVault::open(&path, &pass)?;
+    /// assert_eq!(vault.unlocked_slot(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`LockedVault::open`] and [`LockedVault::unlock`].
+    pub fn open(path: impl AsRef<Path>, passphrase: &Passphrase) -> Result<EncryptedVault> {
+        Self::open_with(&OpenOptions::new(), path, passphrase)
+    }
+
+    /// Opens the encrypted vault at `path` with a passphrase, creating it
+    /// (with one passphrase slot under `params`) if it is missing.
+    ///
+    /// ```
+    /// use vaults::{EncryptedVault, KdfParams, Passphrase};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("secrets.db");
+    /// let pass = Passphrase::new("correct horse battery staple")?;
+    /// let first = EncryptedVault::open_or_create(&path, &pass, KdfParams::MIN)?;
+    /// let again = EncryptedVault::open_or_create(&path, &pass, KdfParams::MIN)?;
+    /// assert_eq!(first.id(), again.id());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`EncryptedVault::open`] for a vault that exists, as
+    /// [`EncryptedVault::create`] for one that does not.
+    pub fn open_or_create(
+        path: impl AsRef<Path>,
+        passphrase: &Passphrase,
+        params: KdfParams,
+    ) -> Result<EncryptedVault> {
+        Self::open_or_create_with(&OpenOptions::new(), path, passphrase, params)
     }
 
     /// A new encrypted vault in memory (for tests).
     ///
+    /// ```
+    /// use vaults::{EncryptedVault, KdfParams, Passphrase};
+    /// let pass = Passphrase::new("correct horse battery staple")?;
+    /// let vault = EncryptedVault::create_in_memory(&pass, KdfParams::MIN)?;
+    /// assert_eq!(vault.path(), None);
+    /// # Ok::<(), vaults::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// As [`EncryptedVault::create`].
     pub fn create_in_memory(passphrase: &Passphrase, params: KdfParams) -> Result<EncryptedVault> {
-        Self::create_with(&OpenOptions::new(), None, passphrase, params)
+        Self::create_in_memory_with(&OpenOptions::new(), passphrase, params)
     }
 
     /// [`EncryptedVault::create`] with settings (durability, busy timeout,
-    /// clock); `None` for a vault in memory.
+    /// size cap, clock).
+    ///
+    /// ```
+    /// use vaults::{Durability, EncryptedVault, KdfParams, OpenOptions, Passphrase};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let pass = Passphrase::new("correct horse battery staple")?;
+    /// let options = OpenOptions::new().durability(Durability::Normal);
+    /// let path = dir.path().join("sessions.db");
+    /// EncryptedVault::create_with(&options, &path, &pass, KdfParams::MIN)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     /// As [`EncryptedVault::create`].
     pub fn create_with(
+        options: &OpenOptions,
+        path: impl AsRef<Path>,
+        passphrase: &Passphrase,
+        params: KdfParams,
+    ) -> Result<EncryptedVault> {
+        Self::create_at(options, Some(path.as_ref()), passphrase, params)
+    }
+
+    /// [`EncryptedVault::create_in_memory`] with settings.
+    ///
+    /// ```
+    /// use vaults::{EncryptedVault, KdfParams, ManualClock, OpenOptions, Passphrase};
+    ///
+    /// let pass = Passphrase::new("correct horse battery staple")?;
+    /// let options = OpenOptions::new().clock(ManualClock::new(0));
+    /// let vault = EncryptedVault::create_in_memory_with(&options, &pass, KdfParams::MIN)?;
+    /// # Ok::<(), vaults::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`EncryptedVault::create`].
+    pub fn create_in_memory_with(
+        options: &OpenOptions,
+        passphrase: &Passphrase,
+        params: KdfParams,
+    ) -> Result<EncryptedVault> {
+        Self::create_at(options, None, passphrase, params)
+    }
+
+    /// [`EncryptedVault::open`] with settings.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use vaults::{EncryptedVault, KdfParams, OpenOptions, Passphrase};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("secrets.db");
+    /// let pass = Passphrase::new("correct horse battery staple")?;
+    /// EncryptedVault::create(&path, &pass, KdfParams::MIN)?;
+    /// let options = OpenOptions::new().busy_timeout(Duration::from_secs(1));
+    /// EncryptedVault::open_with(&options, &path, &pass)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`EncryptedVault::open`].
+    pub fn open_with(
+        options: &OpenOptions,
+        path: impl AsRef<Path>,
+        passphrase: &Passphrase,
+    ) -> Result<EncryptedVault> {
+        LockedVault::open_with(options, path)?.unlock(passphrase)
+    }
+
+    /// [`EncryptedVault::open_or_create`] with settings.
+    ///
+    /// ```
+    /// use vaults::{EncryptedVault, KdfParams, OpenOptions, Passphrase};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let pass = Passphrase::new("correct horse battery staple")?;
+    /// let path = dir.path().join("secrets.db");
+    /// EncryptedVault::open_or_create_with(&OpenOptions::new(), &path, &pass, KdfParams::MIN)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`EncryptedVault::open_or_create`].
+    pub fn open_or_create_with(
+        options: &OpenOptions,
+        path: impl AsRef<Path>,
+        passphrase: &Passphrase,
+        params: KdfParams,
+    ) -> Result<EncryptedVault> {
+        let path = path.as_ref();
+        match Self::open_with(options, path, passphrase) {
+            Err(Error::VaultNotFound { .. }) => {}
+            opened => return opened,
+        }
+        match Self::create_with(options, path, passphrase, params) {
+            // Another process created it meanwhile.
+            Err(Error::VaultExists { .. }) => Self::open_with(options, path, passphrase),
+            created => created,
+        }
+    }
+
+    /// Creates a vault at `path` (in memory when `None`).
+    fn create_at(
         options: &OpenOptions,
         path: Option<&Path>,
         passphrase: &Passphrase,
@@ -137,22 +300,18 @@ impl EncryptedVault {
         })
     }
 
-    /// Opens the encrypted vault at `path` with a passphrase.
+    /// This vault as a [`Vault`] (what [`Deref`] gives too): the handle
+    /// that code written for either kind takes.
     ///
-    /// # Errors
-    /// As [`LockedVault::open`] and [`LockedVault::unlock`].
-    pub fn open(path: impl AsRef<Path>, passphrase: &Passphrase) -> Result<EncryptedVault> {
-        LockedVault::open(path)?.unlock(passphrase)
-    }
-
-    /// The file behind this vault (`None` in memory).
-    pub fn path(&self) -> Option<&Path> {
-        self.vault.path()
-    }
-
-    /// The vault's random 16-byte id.
-    pub fn id(&self) -> [u8; 16] {
-        self.vault.id()
+    /// ```
+    /// use vaults::{EncryptedVault, KdfParams, Kind, Passphrase};
+    /// let pass = Passphrase::new("correct horse battery staple")?;
+    /// let vault = EncryptedVault::create_in_memory(&pass, KdfParams::MIN)?;
+    /// assert_eq!(vault.as_vault().kind(), Kind::Encrypted);
+    /// # Ok::<(), vaults::Error>(())
+    /// ```
+    pub fn as_vault(&self) -> &Vault {
+        &self.vault
     }
 
     /// The current key generation (1 at creation, +1 per rotation).
@@ -222,6 +381,31 @@ impl EncryptedVault {
     pub(crate) fn replace_keys(&mut self, key: VaultKey, codec: Codec) {
         self.key = key;
         self.vault.replace_codec(codec);
+    }
+}
+
+/// An encrypted vault is a [`Vault`] whose rows are sealed: a `&Vault`
+/// holds either kind, so code that reads and writes entries is written once.
+///
+/// ```
+/// use vaults::{EncryptedVault, KdfParams, Passphrase, Store, Vault};
+///
+/// fn count(vault: &Vault) -> vaults::Result<u64> {
+///     vault.len()
+/// }
+///
+/// let pass = Passphrase::new("correct horse battery staple")?;
+/// let sealed = EncryptedVault::create_in_memory(&pass, KdfParams::MIN)?;
+/// sealed.put("k", "v")?;
+/// assert_eq!(count(&sealed)?, 1);
+/// assert_eq!(count(&Vault::open_in_memory()?)?, 0);
+/// # Ok::<(), vaults::Error>(())
+/// ```
+impl Deref for EncryptedVault {
+    type Target = Vault;
+
+    fn deref(&self) -> &Vault {
+        &self.vault
     }
 }
 

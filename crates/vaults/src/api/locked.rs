@@ -108,8 +108,21 @@ impl LockedVault {
         Self::open_with(&OpenOptions::new(), path)
     }
 
-    /// [`LockedVault::open`] with settings (durability, busy timeout, clock);
-    /// their `create` setting is ignored.
+    /// [`LockedVault::open`] with settings (durability, busy timeout, size
+    /// cap, clock).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use vaults::{EncryptedVault, KdfParams, LockedVault, OpenOptions, Passphrase};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("secrets.db");
+    /// let pass = Passphrase::new("correct horse battery staple")?;
+    /// EncryptedVault::create(&path, &pass, KdfParams::MIN)?;
+    /// let options = OpenOptions::new().busy_timeout(Duration::from_secs(1));
+    /// let locked = LockedVault::open_with(&options, &path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     /// As [`LockedVault::open`].

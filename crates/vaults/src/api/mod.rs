@@ -26,7 +26,7 @@ mod vault;
 mod write;
 
 pub use dir::VaultDir;
-pub use encrypted::{EncryptedTransaction, EncryptedVault};
+pub use encrypted::EncryptedVault;
 pub use iter::Iter;
 pub use key_change::KeyChange;
 pub use keyring::Keyring;

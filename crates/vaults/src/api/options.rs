@@ -10,10 +10,18 @@ use crate::codec::Codec;
 use crate::engine::{Durability, Engine, Init, Settings, sqlite};
 use crate::{Clock, Kind, Result, SystemClock};
 
-/// Settings for opening a [`Vault`]; [`Vault::open`] uses the defaults.
+/// Settings for opening a vault: durability, busy timeout, size cap and
+/// clock. [`Vault::open`] and the other shortcuts use the defaults.
+///
+/// Its terminals open a plain [`Vault`]: [`create`](OpenOptions::create),
+/// [`open`](OpenOptions::open), [`open_or_create`](OpenOptions::open_or_create)
+/// and [`open_in_memory`](OpenOptions::open_in_memory). An encrypted vault
+/// takes the same options through
+/// [`EncryptedVault::create_with`](crate::EncryptedVault::create_with) and
+/// its siblings, a locked one through
+/// [`LockedVault::open_with`](crate::LockedVault::open_with).
 ///
 /// ## Defaults
-/// - create the file if it is missing: yes; insist on creating it: no;
 /// - durability: [`Durability::Full`] (`synchronous=FULL`);
 /// - busy timeout: 5 s (how long a write waits for another connection's lock,
 ///   and a key change for other readers before it reports that old key
@@ -29,13 +37,11 @@ use crate::{Clock, Kind, Result, SystemClock};
 /// let sessions = OpenOptions::new()
 ///     .durability(Durability::Normal)
 ///     .busy_timeout(Duration::from_secs(1))
-///     .open(dir.path().join("sessions.db"))?;
+///     .open_or_create(dir.path().join("sessions.db"))?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
 pub struct OpenOptions {
-    create: bool,
-    create_new: bool,
     settings: Settings,
     clock: Arc<dyn Clock>,
 }
@@ -43,8 +49,6 @@ pub struct OpenOptions {
 impl fmt::Debug for OpenOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OpenOptions")
-            .field("create", &self.create)
-            .field("create_new", &self.create_new)
             .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
@@ -58,10 +62,13 @@ impl Default for OpenOptions {
 
 impl OpenOptions {
     /// The defaults listed above.
+    ///
+    /// ```
+    /// let vault = vaults::OpenOptions::new().open_in_memory()?;
+    /// # Ok::<(), vaults::Error>(())
+    /// ```
     pub fn new() -> Self {
         Self {
-            create: true,
-            create_new: false,
             settings: Settings {
                 durability: Durability::Full,
                 busy_timeout: Duration::from_secs(5),
@@ -69,34 +76,6 @@ impl OpenOptions {
             },
             clock: Arc::new(SystemClock),
         }
-    }
-
-    /// Whether a missing file is created (default) or reported as
-    /// [`Error::VaultNotFound`](crate::Error::VaultNotFound).
-    pub fn create(mut self, create: bool) -> Self {
-        self.create = create;
-        self
-    }
-
-    /// Whether [`open`](OpenOptions::open) must create a new vault: a file
-    /// (or symlink) already at the path is [`Error::VaultExists`](crate::Error::VaultExists) and is
-    /// left as it is. The file is created with `O_EXCL`, so a file that
-    /// appears between a check of yours and the open is never taken for
-    /// the new vault. Default: no. Overrides [`create`](OpenOptions::create).
-    ///
-    /// ```
-    /// use vaults::{Error, OpenOptions};
-    ///
-    /// let dir = tempfile::tempdir()?;
-    /// let path = dir.path().join("new.db");
-    /// let fresh = OpenOptions::new().create_new(true);
-    /// fresh.open(&path)?.close()?;
-    /// assert!(matches!(fresh.open(&path), Err(Error::VaultExists { .. })));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn create_new(mut self, create_new: bool) -> Self {
-        self.create_new = create_new;
-        self
     }
 
     /// How hard a commit waits for the disk.
@@ -128,12 +107,46 @@ impl OpenOptions {
         self
     }
 
-    /// Opens (or creates) the plain vault at `path`.
+    /// Creates a new plain vault at `path`. A file (or symlink) already
+    /// there is [`Error::VaultExists`](crate::Error::VaultExists) and is
+    /// left as it is; the file is created with `O_EXCL`, so one that appears
+    /// between a check of yours and this call is never taken for the new
+    /// vault.
+    ///
+    /// ```
+    /// use vaults::{Error, OpenOptions};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("new.db");
+    /// let options = OpenOptions::new();
+    /// options.create(&path)?.close()?;
+    /// assert!(matches!(options.create(&path), Err(Error::VaultExists { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
-    /// [`Error::VaultNotFound`](crate::Error::VaultNotFound) when the file is missing and creation is off;
-    /// [`Error::VaultExists`](crate::Error::VaultExists) when it exists and
-    /// [`create_new`](OpenOptions::create_new) is on;
+    /// [`Error::VaultExists`](crate::Error::VaultExists) when the path
+    /// exists; [`Error::Io`](crate::Error::Io) or a storage error otherwise.
+    pub fn create(&self, path: impl AsRef<Path>) -> Result<Vault> {
+        self.open_plain(Some(path.as_ref()), true, true)
+    }
+
+    /// Opens the plain vault at `path`, which must exist.
+    ///
+    /// ```
+    /// use vaults::{Error, OpenOptions};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("app.db");
+    /// let options = OpenOptions::new();
+    /// assert!(matches!(options.open(&path), Err(Error::VaultNotFound { .. })));
+    /// options.create(&path)?;
+    /// options.open(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::VaultNotFound`](crate::Error::VaultNotFound) when the file is missing;
     /// [`Error::NotAVault`](crate::Error::NotAVault) for a file that is not a vault;
     /// [`Error::UnsupportedVersion`](crate::Error::UnsupportedVersion) for a vault from a newer version;
     /// [`Error::WrongKind`](crate::Error::WrongKind) for an encrypted vault;
@@ -141,14 +154,34 @@ impl OpenOptions {
     /// for a file whose kind record says plain but that carries an encrypted
     /// vault's records (its kind was edited).
     pub fn open(&self, path: impl AsRef<Path>) -> Result<Vault> {
-        self.open_plain(
-            Some(path.as_ref()),
-            self.create || self.create_new,
-            self.create_new,
-        )
+        self.open_plain(Some(path.as_ref()), false, false)
+    }
+
+    /// Opens the plain vault at `path`, creating it (owner-only) if it is
+    /// missing or empty.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("app.db");
+    /// let first = vaults::OpenOptions::new().open_or_create(&path)?;
+    /// let again = vaults::OpenOptions::new().open_or_create(&path)?;
+    /// assert_eq!(first.id(), again.id());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`open`](OpenOptions::open), except for a missing file.
+    pub fn open_or_create(&self, path: impl AsRef<Path>) -> Result<Vault> {
+        self.open_plain(Some(path.as_ref()), true, false)
     }
 
     /// Opens a new plain vault that lives in memory and disappears on drop.
+    ///
+    /// ```
+    /// let vault = vaults::OpenOptions::new().open_in_memory()?;
+    /// assert_eq!(vault.path(), None);
+    /// # Ok::<(), vaults::Error>(())
+    /// ```
     ///
     /// # Errors
     /// Only if SQLite cannot allocate.

@@ -15,12 +15,11 @@ use super::iter::Iter;
 use super::op::{Scoped, TOKEN};
 use super::snapshot::Snapshot;
 use super::transaction::Transaction;
-use super::write::SetTtl;
 use super::{read, ttl, write};
 use crate::Result;
 use crate::codec::cbor;
 use crate::engine::Mode;
-use crate::expiry::{ExpireIf, Ttl};
+use crate::expiry::{ExpireIf, Expiry, Ttl};
 
 /// The key-value API of every vault handle and transaction.
 ///
@@ -40,7 +39,9 @@ use crate::expiry::{ExpireIf, Ttl};
 /// # Ok::<(), vaults::Error>(())
 /// ```
 pub trait Store: Scoped {
-    /// Stores `value` under `name`, replacing any old value and clearing its expiry.
+    /// Stores `value` under `name`, replacing any old value and clearing its
+    /// expiry (the short form of [`put_with`](Store::put_with) with
+    /// [`Expiry::Never`]).
     ///
     /// ```
     /// # use vaults::{Store, Vault};
@@ -51,18 +52,15 @@ pub trait Store: Scoped {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidName`](crate::Error::InvalidName), [`Error::ValueTooLarge`](crate::Error::ValueTooLarge), [`Error::Encode`](crate::Error::Encode), or a storage error.
+    /// [`Error::InvalidName`](crate::Error::InvalidName),
+    /// [`Error::ValueTooLarge`](crate::Error::ValueTooLarge),
+    /// [`Error::Encode`](crate::Error::Encode), or a storage error.
     fn put<T: Serialize + ?Sized>(&self, name: &str, value: &T) -> Result<()> {
-        write::check_new_name(name)?;
-        write::write(
-            self.scope(TOKEN),
-            name,
-            &cbor::encode(value)?,
-            SetTtl::Clear,
-        )
+        self.put_with(name, value, Expiry::Never)
     }
 
-    /// Stores `value` under `name`, to expire `ttl` from now. A zero TTL
+    /// Stores `value` under `name`, to expire `ttl` from now (the short form
+    /// of [`put_with`](Store::put_with) with [`Expiry::After`]). A zero TTL
     /// deletes the entry instead.
     ///
     /// ```
@@ -75,46 +73,46 @@ pub trait Store: Scoped {
     /// ```
     ///
     /// # Errors
-    /// As [`put`](Store::put), or [`Error::ClockBehind`](crate::Error::ClockBehind) if the clock is
-    /// behind the vault's clock mark by more than `ttl` (the entry would
-    /// never be seen).
+    /// As [`put_with`](Store::put_with).
     fn put_with_ttl<T: Serialize + ?Sized>(
         &self,
         name: &str,
         value: &T,
         ttl: Duration,
     ) -> Result<()> {
-        write::check_new_name(name)?;
-        write::write(
-            self.scope(TOKEN),
-            name,
-            &cbor::encode(value)?,
-            SetTtl::After(ttl),
-        )
+        self.put_with(name, value, Expiry::After(ttl))
     }
 
-    /// Stores `value` under `name`, keeping the expiry of the entry it
-    /// replaces (Redis `SET … KEEPTTL`); a new entry never expires.
+    /// Stores `value` under `name`, with the expiry `expiry` says: none (an
+    /// old one is cleared), the replaced entry's (Redis `SET … KEEPTTL`), or
+    /// a time to live from now (zero deletes the entry instead).
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use vaults::{Store, Ttl, Vault};
+    /// # use vaults::{Expiry, Store, Ttl, Vault};
     /// let vault = Vault::open_in_memory()?;
-    /// vault.put_with_ttl("token", "old", Duration::from_secs(60))?;
-    /// vault.put_keep_ttl("token", "new")?;
+    /// vault.put_with("token", "old", Expiry::After(Duration::from_secs(60)))?;
+    /// vault.put_with("token", "new", Expiry::Keep)?;
     /// assert!(matches!(vault.ttl("token")?, Some(Ttl::Remaining(_))));
     /// # Ok::<(), vaults::Error>(())
     /// ```
     ///
     /// # Errors
-    /// As [`put`](Store::put); [`Error::Integrity`](crate::Error::Integrity) if the sealed value it
+    /// [`Error::InvalidName`](crate::Error::InvalidName),
+    /// [`Error::ValueTooLarge`](crate::Error::ValueTooLarge),
+    /// [`Error::Encode`](crate::Error::Encode), or a storage error; with
+    /// [`Expiry::After`], [`Error::ClockBehind`](crate::Error::ClockBehind)
+    /// if the clock is behind the vault's clock mark by more than the TTL
+    /// (the entry would never be seen); with [`Expiry::Keep`],
+    /// [`Error::Integrity`](crate::Error::Integrity) if the sealed entry it
     /// replaces fails to open (its expiry cannot be trusted then).
-    fn put_keep_ttl<T: Serialize + ?Sized>(&self, name: &str, value: &T) -> Result<()> {
+    fn put_with<T: Serialize + ?Sized>(&self, name: &str, value: &T, expiry: Expiry) -> Result<()> {
         write::check_new_name(name)?;
-        write::write(self.scope(TOKEN), name, &cbor::encode(value)?, SetTtl::Keep)
+        write::write(self.scope(TOKEN), name, &cbor::encode(value)?, expiry)
     }
 
-    /// Stores raw bytes under `name`, as they are (no encoding), with no expiry.
+    /// Stores raw bytes under `name`, as they are (no encoding), with no
+    /// expiry (the short form of [`put_bytes_with`](Store::put_bytes_with)).
     ///
     /// ```
     /// # use vaults::{Store, Vault};
@@ -125,29 +123,30 @@ pub trait Store: Scoped {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidName`](crate::Error::InvalidName), [`Error::ValueTooLarge`](crate::Error::ValueTooLarge), or a storage error.
+    /// [`Error::InvalidName`](crate::Error::InvalidName),
+    /// [`Error::ValueTooLarge`](crate::Error::ValueTooLarge), or a storage error.
     fn put_bytes(&self, name: &str, value: &[u8]) -> Result<()> {
-        write::check_new_name(name)?;
-        cbor::check_len(value.len())?;
-        write::write(self.scope(TOKEN), name, value, SetTtl::Clear)
+        self.put_bytes_with(name, value, Expiry::Never)
     }
 
-    /// Stores raw bytes under `name`, to expire `ttl` from now (zero deletes).
+    /// Stores raw bytes under `name`, as they are, with the expiry `expiry`
+    /// says (see [`put_with`](Store::put_with)).
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use vaults::{Store, Vault};
+    /// # use vaults::{Expiry, Store, Vault};
     /// let vault = Vault::open_in_memory()?;
-    /// vault.put_bytes_with_ttl("nonce", b"xyz", Duration::from_secs(5))?;
+    /// vault.put_bytes_with("nonce", b"xyz", Expiry::After(Duration::from_secs(5)))?;
+    /// assert!(vault.contains("nonce")?);
     /// # Ok::<(), vaults::Error>(())
     /// ```
     ///
     /// # Errors
-    /// As [`put_with_ttl`](Store::put_with_ttl).
-    fn put_bytes_with_ttl(&self, name: &str, value: &[u8], ttl: Duration) -> Result<()> {
+    /// As [`put_with`](Store::put_with), except for encoding.
+    fn put_bytes_with(&self, name: &str, value: &[u8], expiry: Expiry) -> Result<()> {
         write::check_new_name(name)?;
         cbor::check_len(value.len())?;
-        write::write(self.scope(TOKEN), name, value, SetTtl::After(ttl))
+        write::write(self.scope(TOKEN), name, value, expiry)
     }
 
     /// The value under `name`, or `None` if there is none (or it expired).
@@ -216,7 +215,8 @@ pub trait Store: Scoped {
         read::remove(self.scope(TOKEN), name)
     }
 
-    /// Removes the entry under `name` and returns its value (Python's `pop`).
+    /// Removes the entry under `name` and returns its value (Python's `pop`,
+    /// Redis `GETDEL`).
     ///
     /// If the value does not decode as a `T`, the entry stays.
     ///
@@ -231,26 +231,10 @@ pub trait Store: Scoped {
     ///
     /// # Errors
     /// As [`get`](Store::get).
+    #[doc(alias = "GETDEL")]
+    #[doc(alias = "take")]
     fn pop<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>> {
         read::pop(self.scope(TOKEN), name)
-    }
-
-    /// Reads and deletes in one step (Redis `GETDEL`); the same as [`pop`](Store::pop).
-    ///
-    /// ```
-    /// # use vaults::{Store, Vault};
-    /// let vault = Vault::open_in_memory()?;
-    /// vault.put("otp", &123456)?;
-    /// assert_eq!(vault.take::<u32>("otp")?, Some(123456));
-    /// assert_eq!(vault.take::<u32>("otp")?, None);
-    /// # Ok::<(), vaults::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    /// As [`get`](Store::get).
-    #[doc(alias = "GETDEL")]
-    fn take<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>> {
-        self.pop(name)
     }
 
     /// Reads the value and moves its expiry to `ttl` from now, in one step: a
@@ -672,7 +656,7 @@ pub trait Store: Scoped {
     /// # use vaults::{Store, Vault};
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("app.db");
-    /// let vault = Vault::open(&path)?;
+    /// let vault = Vault::open_or_create(&path)?;
     /// vault.put_many([("a", 1), ("b", 2)])?;
     /// let total = vault.snapshot(|s| {
     ///     let names = s.keys()?;

@@ -62,23 +62,68 @@ impl Vault {
         }
     }
 
-    /// Opens the plain vault at `path`, creating it if it is missing.
+    /// Creates a new plain vault at `path`; a file already there is
+    /// [`Error::VaultExists`] (see [`OpenOptions::create`]).
+    ///
+    /// ```
+    /// use vaults::{Error, Vault};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("app.db");
+    /// Vault::create(&path)?;
+    /// assert!(matches!(Vault::create(&path), Err(Error::VaultExists { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
-    /// See [`OpenOptions::open`].
+    /// As [`OpenOptions::create`].
+    pub fn create(path: impl AsRef<Path>) -> Result<Vault> {
+        OpenOptions::new().create(path)
+    }
+
+    /// Opens the plain vault at `path`, which must exist.
+    ///
+    /// ```
+    /// use vaults::{Error, Vault};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("app.db");
+    /// assert!(matches!(Vault::open(&path), Err(Error::VaultNotFound { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::VaultNotFound`] if there is no file; otherwise as
+    /// [`OpenOptions::open`].
     pub fn open(path: impl AsRef<Path>) -> Result<Vault> {
         OpenOptions::new().open(path)
     }
 
-    /// Opens the plain vault at `path` only if it exists.
+    /// Opens the plain vault at `path`, creating it if it is missing.
+    ///
+    /// ```
+    /// use vaults::{Store, Vault};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let vault = Vault::open_or_create(dir.path().join("app.db"))?;
+    /// vault.put("k", "v")?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
-    /// [`Error::VaultNotFound`] if there is no file; otherwise as [`OpenOptions::open`].
-    pub fn open_existing(path: impl AsRef<Path>) -> Result<Vault> {
-        OpenOptions::new().create(false).open(path)
+    /// As [`OpenOptions::open_or_create`].
+    pub fn open_or_create(path: impl AsRef<Path>) -> Result<Vault> {
+        OpenOptions::new().open_or_create(path)
     }
 
     /// A new, empty vault in memory (for tests and scratch work).
+    ///
+    /// ```
+    /// use vaults::{Store, Vault};
+    /// let vault = Vault::open_in_memory()?;
+    /// assert!(vault.is_empty()?);
+    /// # Ok::<(), vaults::Error>(())
+    /// ```
     ///
     /// # Errors
     /// Only if SQLite cannot allocate.
@@ -86,27 +131,65 @@ impl Vault {
         OpenOptions::new().open_in_memory()
     }
 
-    /// Settings for opening a vault (durability, busy timeout, clock).
+    /// Settings for opening a vault (durability, busy timeout, size cap,
+    /// clock): the same as [`OpenOptions::new`].
+    ///
+    /// ```
+    /// use vaults::{Durability, Vault};
+    /// let vault = Vault::options().durability(Durability::Normal).open_in_memory()?;
+    /// # Ok::<(), vaults::Error>(())
+    /// ```
     pub fn options() -> OpenOptions {
         OpenOptions::new()
     }
 
     /// The file behind this vault (`None` in memory).
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("app.db");
+    /// let vault = vaults::Vault::open_or_create(&path)?;
+    /// assert_eq!(vault.path(), Some(path.as_path()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn path(&self) -> Option<&Path> {
         self.engine.path()
     }
 
     /// The vault's random 16-byte id, fixed at creation.
+    ///
+    /// ```
+    /// let (a, b) = (vaults::Vault::open_in_memory()?, vaults::Vault::open_in_memory()?);
+    /// assert_ne!(a.id(), b.id());
+    /// # Ok::<(), vaults::Error>(())
+    /// ```
     pub fn id(&self) -> [u8; 16] {
         self.engine.vault_id()
     }
 
-    /// Whether this vault is plain or encrypted.
+    /// Whether this vault is plain or encrypted (a `&Vault` may be the
+    /// inside of an [`EncryptedVault`](crate::EncryptedVault)).
+    ///
+    /// ```
+    /// use vaults::{EncryptedVault, KdfParams, Kind, Passphrase, Vault};
+    ///
+    /// let pass = Passphrase::new("correct horse battery staple")?;
+    /// let sealed = EncryptedVault::create_in_memory(&pass, KdfParams::MIN)?;
+    /// let any: &Vault = &sealed;
+    /// assert_eq!(any.kind(), Kind::Encrypted);
+    /// assert_eq!(Vault::open_in_memory()?.kind(), Kind::Plain);
+    /// # Ok::<(), vaults::Error>(())
+    /// ```
     pub fn kind(&self) -> Kind {
         self.engine.kind()
     }
 
     /// Closes the connection, reporting any error SQLite has on the way.
+    ///
+    /// ```
+    /// vaults::Vault::open_in_memory()?.close()?;
+    /// # Ok::<(), vaults::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::Sqlite`] if SQLite fails to close cleanly.
@@ -120,7 +203,7 @@ impl Vault {
     /// use vaults::Vault;
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("temporary.db");
-    /// Vault::open(&path)?.destroy()?;
+    /// Vault::create(&path)?.destroy()?;
     /// assert!(!path.exists());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

@@ -1,8 +1,6 @@
 //! Writes of values: one entry ([`write()`]), many in one transaction
 //! ([`put_all`]), or one only if missing ([`get_or_insert`]).
 
-use std::time::Duration;
-
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
@@ -11,6 +9,7 @@ use super::op::Scope;
 use crate::clock::duration_ms;
 use crate::codec::cbor;
 use crate::engine::Mode;
+use crate::expiry::Expiry;
 use crate::{Error, MAX_NAME_LEN, Result};
 
 /// Checks an entry name: not empty, at most [`MAX_NAME_LEN`] bytes.
@@ -42,28 +41,17 @@ pub(crate) fn check_new_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// How a write treats the entry's expiry.
-#[derive(Clone, Copy)]
-pub(crate) enum SetTtl {
-    /// No expiry (an old one is cleared).
-    Clear,
-    /// Keep the old entry's expiry (Redis `KEEPTTL`).
-    Keep,
-    /// Expire this long from now.
-    After(Duration),
-}
-
 /// The shared body of every write of one value.
-pub(crate) fn write(s: Scope<'_>, name: &str, plain: &[u8], ttl: SetTtl) -> Result<()> {
-    if matches!(ttl, SetTtl::After(d) if d.is_zero()) {
+pub(crate) fn write(s: Scope<'_>, name: &str, plain: &[u8], expiry: Expiry) -> Result<()> {
+    if matches!(expiry, Expiry::After(d) if d.is_zero()) {
         return super::read::remove(s, name).map(drop);
     }
     let codec = s.codec();
     let key = codec.stored_key(name);
-    match ttl {
-        SetTtl::Clear | SetTtl::After(_) => {
-            let at = match ttl {
-                SetTtl::After(d) => Some(s.now_ms().saturating_add(duration_ms(d))),
+    match expiry {
+        Expiry::Never | Expiry::After(_) => {
+            let at = match expiry {
+                Expiry::After(d) => Some(s.now_ms().saturating_add(duration_ms(d))),
                 _ => None,
             };
             // Sealed before the lock is taken: crypto never holds up other writers.
@@ -79,7 +67,7 @@ pub(crate) fn write(s: Scope<'_>, name: &str, plain: &[u8], ttl: SetTtl) -> Resu
         // The kept expiry is read verified (the `expires_at` column alone is
         // not authenticated, and sealing under it would make an expiry edited
         // in the file genuine).
-        SetTtl::Keep => s.run(Mode::Write, |op| {
+        Expiry::Keep => s.run(Mode::Write, |op| {
             let at = op.rows.head(&key, |row| {
                 op.check_expiry(&row)?;
                 Ok(row.expires_at)

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::de::IgnoredAny;
 use tempfile::TempDir;
+use vaults::Expiry;
 use vaults::{Durability, Error, ExpireIf, MAX_NAME_LEN, Store, Vault};
 use vaults_test_support::{Fixture, TestResult, assert_no_leak, secs};
 
@@ -31,7 +32,7 @@ fn edit(path: &Path, sql: &str) -> TestResult {
 
 /// Both ways of opening: creating if missing, and only if it exists.
 fn open_both(path: &Path) -> [vaults::Result<Vault>; 2] {
-    [Vault::open(path), Vault::open_existing(path)]
+    [Vault::open_or_create(path), Vault::open(path)]
 }
 
 fn assert_not_a_vault(path: &Path) -> TestResult {
@@ -133,14 +134,14 @@ fn an_empty_file_is_not_a_vault_unless_asked_to_create() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("empty.db");
     std::fs::write(&path, b"")?;
-    let err = Vault::open_existing(&path).unwrap_err();
+    let err = Vault::open(&path).unwrap_err();
     assert!(matches!(err, Error::NotAVault { .. }), "{err:?}");
     assert_eq!(std::fs::metadata(&path)?.len(), 0);
     // `open` creates: an empty file becomes a new vault.
-    let vault = Vault::open(&path)?;
+    let vault = Vault::open_or_create(&path)?;
     vault.put("a", &1)?;
     drop(vault);
-    assert_eq!(Vault::open_existing(&path)?.get::<i32>("a")?, Some(1));
+    assert_eq!(Vault::open(&path)?.get::<i32>("a")?, Some(1));
     Ok(())
 }
 
@@ -236,11 +237,11 @@ fn a_vault_cut_inside_a_page_is_refused_not_misread() -> TestResult {
     let (dir, bytes) = vault_bytes()?;
     let whole = dir.path().join("whole.db");
     std::fs::write(&whole, &bytes)?;
-    let original = Vault::open_existing(&whole)?.items::<ciborium::Value>()?;
+    let original = Vault::open(&whole)?.items::<ciborium::Value>()?;
     for short in [1, 2, 50, 100] {
         let path = dir.path().join(format!("short-{short}.db"));
         std::fs::write(&path, &bytes[..bytes.len() - short])?;
-        match Vault::open_existing(&path).and_then(|v| v.items::<ciborium::Value>()) {
+        match Vault::open(&path).and_then(|v| v.items::<ciborium::Value>()) {
             Err(err) => assert!(matches!(err, Error::Corrupt { .. }), "{short}: {err:?}"),
             Ok(items) => assert!(
                 items == original,
@@ -263,7 +264,6 @@ fn flipped_bytes_never_panic() -> TestResult {
         damaged[at] ^= 0xFF;
         std::fs::write(&path, &damaged)?;
         let outcome = Vault::options()
-            .create(false)
             .durability(Durability::Normal)
             .open(&path)
             .and_then(|v| read_everything(&v));
@@ -487,15 +487,15 @@ fn names_must_be_1_to_1024_bytes() -> TestResult {
         let errors = [
             v.put(bad, &1).err(),
             v.put_with_ttl(bad, &1, secs(1)).err(),
-            v.put_keep_ttl(bad, &1).err(),
+            v.put_with(bad, &1, Expiry::Keep).err(),
             v.put_bytes(bad, b"x").err(),
-            v.put_bytes_with_ttl(bad, b"x", secs(1)).err(),
+            v.put_bytes_with(bad, b"x", Expiry::After(secs(1))).err(),
             v.get::<i32>(bad).err(),
             v.get_bytes(bad).err(),
             v.contains(bad).err(),
             v.remove(bad).err(),
             v.pop::<i32>(bad).err(),
-            v.take::<i32>(bad).err(),
+            v.pop::<i32>(bad).err(),
             v.get_ex::<i32>(bad, secs(1)).err(),
             v.ttl(bad).err(),
             v.expire(bad, secs(1), ExpireIf::Always).err(),
@@ -527,7 +527,8 @@ fn values_over_64_mib_are_refused() -> TestResult {
     let big = vec![7u8; LIMIT + 1];
     for err in [
         v.put_bytes("big", &big).unwrap_err(),
-        v.put_bytes_with_ttl("big", &big, secs(1)).unwrap_err(),
+        v.put_bytes_with("big", &big, Expiry::After(secs(1)))
+            .unwrap_err(),
     ] {
         match err {
             Error::ValueTooLarge { len, limit } => assert_eq!((len, limit), (LIMIT + 1, LIMIT)),

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use vaults::Expiry;
 use vaults::{
     EncryptedVault, KdfParams, Keyring, LockedVault, ManualClock, Passphrase, SlotInfo, Store,
 };
@@ -64,10 +65,10 @@ fn no_name_value_or_passphrase_in_the_files() -> TestResult {
     }
     vault.transaction(|tx| {
         tx.put("tx-name-MARKER", "tx-value-MARKER")?;
-        tx.put_bytes_with_ttl(
+        tx.put_bytes_with(
             "tx-bytes-MARKER",
             b"tx-bytes-MARKER",
-            Duration::from_secs(5),
+            Expiry::After(Duration::from_secs(5)),
         )
     })?;
     // The handle is open: the data sits in the WAL, not yet checkpointed.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
+use vaults::Expiry;
 use vaults::{Error, Store, Ttl, Vault};
 use vaults_test_support::{Fixture, TestResult, assert_no_leak, memory_with_clock, secs, sidecars};
 
@@ -67,15 +68,15 @@ fn bytes_are_stored_as_they_are() -> TestResult {
 fn put_bytes_clears_an_old_expiry_and_put_bytes_with_ttl_sets_one() -> TestResult {
     let f = Fixture::new()?;
     let v = &f.vault;
-    v.put_bytes_with_ttl("nonce", b"xyz", secs(5))?;
+    v.put_bytes_with("nonce", b"xyz", Expiry::After(secs(5)))?;
     assert_eq!(v.ttl("nonce")?, Some(Ttl::Remaining(secs(5))));
     v.put_bytes("nonce", b"abc")?;
     assert_eq!(v.ttl("nonce")?, Some(Ttl::Never));
-    v.put_bytes_with_ttl("nonce", b"def", secs(5))?;
+    v.put_bytes_with("nonce", b"def", Expiry::After(secs(5)))?;
     f.advance_ms(5_000);
     assert_eq!(v.get_bytes("nonce")?, None);
     v.put_bytes("nonce", b"again")?;
-    v.put_bytes_with_ttl("nonce", b"gone", secs(0))?;
+    v.put_bytes_with("nonce", b"gone", Expiry::After(secs(0)))?;
     assert_eq!(v.get_bytes("nonce")?, None);
     Ok(())
 }
@@ -104,8 +105,8 @@ fn pop_and_take_remove_and_return() -> TestResult {
     assert_eq!(v.pop::<String>("session")?.as_deref(), Some("abc123"));
     assert_eq!(v.get::<String>("session")?, None);
     assert_eq!(v.pop::<String>("session")?, None);
-    assert_eq!(v.take::<u32>("otp")?, Some(123_456));
-    assert_eq!(v.take::<u32>("otp")?, None);
+    assert_eq!(v.pop::<u32>("otp")?, Some(123_456));
+    assert_eq!(v.pop::<u32>("otp")?, None);
     assert!(v.is_empty()?);
     Ok(())
 }
@@ -501,7 +502,7 @@ fn clear_removes_everything_including_expired_rows() -> TestResult {
 fn destroy_removes_the_file_and_its_companions() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("temporary.db");
-    let vault = Vault::open(&path)?;
+    let vault = Vault::open_or_create(&path)?;
     vault.put("temp", "data")?;
     let [wal, shm] = sidecars(&path);
     assert!(path.exists() && wal.exists() && shm.exists());
@@ -510,7 +511,7 @@ fn destroy_removes_the_file_and_its_companions() -> TestResult {
         assert!(!p.exists(), "{} still exists", p.display());
     }
     // Opening again makes a new, empty vault.
-    assert!(Vault::open(&path)?.is_empty()?);
+    assert!(Vault::open_or_create(&path)?.is_empty()?);
     Ok(())
 }
 
@@ -518,8 +519,8 @@ fn destroy_removes_the_file_and_its_companions() -> TestResult {
 fn destroy_removes_the_file_while_another_handle_is_open() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("shared.db");
-    let first = Vault::open(&path)?;
-    let second = Vault::open(&path)?;
+    let first = Vault::open_or_create(&path)?;
+    let second = Vault::open_or_create(&path)?;
     first.put("a", &1)?;
     // With another connection open, SQLite leaves -wal and -shm behind on
     // close: destroy removes them itself.
@@ -724,7 +725,7 @@ fn a_failed_read_of_the_wrong_type_keeps_the_entry() -> TestResult {
     let v = &f.vault;
     v.put_with_ttl("s", "text", secs(60))?;
     assert!(matches!(v.pop::<u32>("s"), Err(Error::Decode { .. })));
-    assert!(matches!(v.take::<u32>("s"), Err(Error::Decode { .. })));
+    assert!(matches!(v.pop::<u32>("s"), Err(Error::Decode { .. })));
     assert!(matches!(v.pop_item::<u32>(), Err(Error::Decode { .. })));
     assert!(matches!(
         v.get_ex::<u32>("s", secs(600)),

@@ -9,6 +9,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde::{Deserialize, Serialize};
+use vaults::Expiry;
 use vaults::{EncryptedVault, Error, ExpireIf, LockedVault, ManualClock, Store, Ttl, UnlockedKey};
 use vaults_test_support::Model;
 use vaults_test_support::encrypted::*;
@@ -75,12 +76,12 @@ fn everyday<S: Store>(s: &S) -> vaults::Result<()> {
     // Expiry: put / put_with_ttl / put_keep_ttl / ttl / persist.
     s.put_with_ttl("t", &1, secs(60))?;
     assert_eq!(s.ttl("t")?, Some(Ttl::Remaining(secs(60))));
-    s.put_keep_ttl("t", &2)?;
+    s.put_with("t", &2, Expiry::Keep)?;
     assert_eq!(s.ttl("t")?, Some(Ttl::Remaining(secs(60))));
     assert_eq!(s.get::<i32>("t")?, Some(2));
     s.put("t", &3)?;
     assert_eq!(s.ttl("t")?, Some(Ttl::Never));
-    s.put_keep_ttl("new", &4)?;
+    s.put_with("new", &4, Expiry::Keep)?;
     assert_eq!(s.ttl("new")?, Some(Ttl::Never));
     assert_eq!(s.ttl("missing")?, None);
     s.put_with_ttl("t", &5, secs(30))?;
@@ -89,7 +90,7 @@ fn everyday<S: Store>(s: &S) -> vaults::Result<()> {
     assert!(!s.persist("missing")?);
     assert_eq!(s.ttl("t")?, Some(Ttl::Never));
     assert_eq!(s.get::<i32>("t")?, Some(5));
-    s.put_bytes_with_ttl("tb", b"x", secs(9))?;
+    s.put_bytes_with("tb", b"x", Expiry::After(secs(9)))?;
     assert_eq!(s.ttl("tb")?, Some(Ttl::Remaining(secs(9))));
     // A zero TTL deletes.
     s.put_with_ttl("tb", &0, Duration::ZERO)?;
@@ -142,8 +143,8 @@ fn everyday<S: Store>(s: &S) -> vaults::Result<()> {
     s.put("p", &9)?;
     assert!(s.pop::<String>("p").is_err(), "a value of another type");
     assert!(s.contains("p")?, "a failed pop leaves the entry");
-    assert_eq!(s.take::<i32>("p")?, Some(9));
-    assert_eq!(s.take::<i32>("p")?, None);
+    assert_eq!(s.pop::<i32>("p")?, Some(9));
+    assert_eq!(s.pop::<i32>("p")?, None);
     s.put("r", &1)?;
     assert!(s.remove("r")?);
     assert!(!s.remove("r")?);
@@ -327,7 +328,7 @@ fn expiry_follows_the_clock() -> TestResult {
     // its dead expiry.
     vault.put_with_ttl("gone", "g", secs(1))?;
     clock.advance(secs(2));
-    vault.put_keep_ttl("gone", "back")?;
+    vault.put_with("gone", "back", Expiry::Keep)?;
     assert_eq!(vault.ttl("gone")?, Some(Ttl::Never));
     vault.remove("gone")?;
 
@@ -453,7 +454,7 @@ fn run_model(base: &std::path::Path, key: &UnlockedKey, ops: &[Op]) -> vaults::R
                 m.put_with_ttl(&name(k), *v, ms(*t));
             }
             Op::PutKeepTtl(k, v) => {
-                vault.put_keep_ttl(&name(k), v)?;
+                vault.put_with(&name(k), v, Expiry::Keep)?;
                 m.put_keep_ttl(&name(k), *v);
             }
             Op::Get(k) => assert_eq!(vault.get::<u32>(&name(k))?, m.get(&name(k)), "{ctx}"),

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use vaults::Expiry;
 use vaults::{ExpireIf, Store, Ttl};
 use vaults_test_support::{Fixture, TestResult, ms, secs};
 
@@ -38,7 +39,7 @@ fn an_expired_entry_is_invisible_to_every_read() -> TestResult {
     assert_eq!(v.get_many::<i32, _, _>(["keep", "gone"])?, [Some(1), None]);
     // Destructive reads see nothing either.
     assert_eq!(v.pop::<i32>("gone")?, None);
-    assert_eq!(v.take::<i32>("gone")?, None);
+    assert_eq!(v.pop::<i32>("gone")?, None);
     assert_eq!(v.get_ex::<i32>("gone", secs(10))?, None);
     assert_eq!(v.pop_many::<i32, _, _>(["gone"])?, [None]);
     assert!(!v.remove("gone")?);
@@ -124,7 +125,7 @@ fn put_keep_ttl_keeps_the_old_expiry() -> TestResult {
     let v = &f.vault;
     v.put_with_ttl("k", &1, secs(10))?;
     f.advance_ms(4_000);
-    v.put_keep_ttl("k", &2)?;
+    v.put_with("k", &2, Expiry::Keep)?;
     assert_eq!(v.get::<i32>("k")?, Some(2));
     assert_eq!(v.ttl("k")?, Some(Ttl::Remaining(secs(6))));
     f.advance_ms(6_000);
@@ -132,9 +133,9 @@ fn put_keep_ttl_keeps_the_old_expiry() -> TestResult {
 
     // On a persistent entry it stays persistent; a new entry never expires.
     v.put("p", &1)?;
-    v.put_keep_ttl("p", &2)?;
+    v.put_with("p", &2, Expiry::Keep)?;
     assert_eq!(v.ttl("p")?, Some(Ttl::Never));
-    v.put_keep_ttl("new", &3)?;
+    v.put_with("new", &3, Expiry::Keep)?;
     assert_eq!(v.ttl("new")?, Some(Ttl::Never));
     Ok(())
 }
@@ -145,7 +146,7 @@ fn put_keep_ttl_over_an_expired_entry_never_expires() -> TestResult {
     let v = &f.vault;
     v.put_with_ttl("k", &1, secs(1))?;
     f.advance_ms(2_000);
-    v.put_keep_ttl("k", &2)?;
+    v.put_with("k", &2, Expiry::Keep)?;
     assert_eq!(v.ttl("k")?, Some(Ttl::Never));
     f.advance_ms(3_600_000);
     assert_eq!(v.get::<i32>("k")?, Some(2));

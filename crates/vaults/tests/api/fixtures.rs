@@ -173,7 +173,7 @@ fn plain_v1_opens_and_holds_its_entries() -> TestResult {
     drop(conn);
 
     let (_, options) = at_check();
-    let vault = options.create(false).open(&path)?;
+    let vault = options.open(&path)?;
     check_live_entries(&vault)?;
     drop(vault);
     // Just before its expiry the expired one was there (on a fresh copy: a
@@ -181,7 +181,6 @@ fn plain_v1_opens_and_holds_its_entries() -> TestResult {
     let (_before_dir, before) = copy_of(PLAIN);
     let vault = OpenOptions::new()
         .clock(ManualClock::new(LONG_AGO - 1))
-        .create(false)
         .open(&before)?;
     assert_eq!(
         vault.get::<String>("expired")?.as_deref(),
@@ -190,7 +189,7 @@ fn plain_v1_opens_and_holds_its_entries() -> TestResult {
     drop(vault);
 
     // With the real clock: the far-future entry lives, the old one does not.
-    let vault = Vault::open_existing(&path)?;
+    let vault = Vault::open(&path)?;
     assert_eq!(vault.len()?, 7);
     assert_eq!(vault.cleanup_expired()?, 1);
     assert!(matches!(vault.ttl("far-future")?, Some(Ttl::Remaining(_))));
@@ -403,17 +402,13 @@ fn regenerate_fixtures() -> TestResult {
     let options = OpenOptions::new().clock(clock.clone());
 
     let plain = target(PLAIN);
-    let vault = options.open(&plain)?;
+    let vault = options.open_or_create(&plain)?;
     write_entries(&vault, &clock)?;
     vault.close()?;
 
     let encrypted = target(ENCRYPTED);
-    let vault = EncryptedVault::create_with(
-        &options,
-        Some(&encrypted),
-        &pass(PASSPHRASE),
-        KdfParams::MIN,
-    )?;
+    let vault =
+        EncryptedVault::create_with(&options, &encrypted, &pass(PASSPHRASE), KdfParams::MIN)?;
     vault.add_passphrase_slot(&pass(RECOVERY), KdfParams::MIN)?;
     let mut answer_key = Vec::new();
     write_entries(&vault, &clock)?;

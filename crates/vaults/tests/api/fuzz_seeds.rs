@@ -54,7 +54,7 @@ fn write_fuzz_seeds() {
 
     // Whole vault files.
     let plain = tmp.path().join("plain.db");
-    let v = Vault::open(&plain).unwrap();
+    let v = Vault::open_or_create(&plain).unwrap();
     v.put("host", "localhost").unwrap();
     v.put_with_ttl("session", &("alice", 7), Duration::from_secs(3600))
         .unwrap();

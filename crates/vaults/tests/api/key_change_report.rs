@@ -19,8 +19,8 @@ const NEW: &str = "the new passphrase";
 /// connections (the busy timeout).
 fn vault(path: &Path, wait: Duration) -> EncryptedVault {
     let options = OpenOptions::new().busy_timeout(wait);
-    let vault = EncryptedVault::create_with(&options, Some(path), &pass(OLD), KdfParams::MIN)
-        .expect("create");
+    let vault =
+        EncryptedVault::create_with(&options, path, &pass(OLD), KdfParams::MIN).expect("create");
     vault.put("k", "v4lue").unwrap();
     // All of it into the main file, so a copy of that holds the vault.
     checkpoint(path);

@@ -504,7 +504,7 @@ fn plain_and_encrypted_vaults_are_not_confused() -> TestResult {
     let dir = tempfile::tempdir()?;
     let plain = dir.path().join("plain.db");
     let encrypted = dir.path().join("encrypted.db");
-    Vault::open(&plain)?.put("k", "v")?;
+    Vault::open_or_create(&plain)?.put("k", "v")?;
     create(&encrypted, A, &ManualClock::new(T0))?;
 
     for e in [
@@ -523,8 +523,8 @@ fn plain_and_encrypted_vaults_are_not_confused() -> TestResult {
         );
     }
     for e in [
+        err(Vault::open_or_create(&encrypted)),
         err(Vault::open(&encrypted)),
-        err(Vault::open_existing(&encrypted)),
     ] {
         assert!(
             matches!(
@@ -541,7 +541,9 @@ fn plain_and_encrypted_vaults_are_not_confused() -> TestResult {
     let e = err(EncryptedVault::create(&plain, &pass(A), KdfParams::MIN));
     assert!(matches!(e, Error::VaultExists { .. }), "{e:?}");
     assert_eq!(
-        Vault::open(&plain)?.get::<String>("k")?.as_deref(),
+        Vault::open_or_create(&plain)?
+            .get::<String>("k")?
+            .as_deref(),
         Some("v")
     );
 

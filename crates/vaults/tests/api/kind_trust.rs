@@ -34,8 +34,8 @@ fn set_kind_plain(path: &std::path::Path) {
 /// `Integrity(Kind)`.
 #[track_caller]
 fn assert_refused(path: &std::path::Path) {
+    assert_integrity(Vault::open_or_create(path), Integrity::Kind);
     assert_integrity(Vault::open(path), Integrity::Kind);
-    assert_integrity(Vault::open_existing(path), Integrity::Kind);
     assert_integrity(LockedVault::open(path), Integrity::Kind);
 }
 
@@ -67,9 +67,9 @@ fn any_single_encrypted_record_left_is_enough_to_refuse() {
 #[test]
 fn a_plain_vault_with_an_added_record_is_refused_as_plain() {
     let (_dir, path) = temp_path();
-    Vault::open(&path).unwrap().put("a", &1).unwrap();
+    Vault::open_or_create(&path).unwrap().put("a", &1).unwrap();
     meta_put(&raw(&path), "slot.0000000001", b"\x01\x01");
-    assert_integrity(Vault::open(&path), Integrity::Kind);
+    assert_integrity(Vault::open_or_create(&path), Integrity::Kind);
 }
 
 #[test]
@@ -81,12 +81,9 @@ fn plain_and_encrypted_vaults_still_open() {
         Some("hunter2")
     );
     let (_dir, plain) = temp_path();
-    Vault::open(&plain).unwrap().put("a", &1).unwrap();
+    Vault::open_or_create(&plain).unwrap().put("a", &1).unwrap();
     assert_eq!(
-        Vault::open_existing(&plain)
-            .unwrap()
-            .get::<i32>("a")
-            .unwrap(),
+        Vault::open(&plain).unwrap().get::<i32>("a").unwrap(),
         Some(1)
     );
     assert!(matches!(

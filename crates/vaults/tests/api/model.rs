@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestRunner};
+use vaults::Expiry;
 use vaults::{Clock as _, Error, ExpireIf, Store};
 use vaults_test_support::{Fixture, Model, TestResult};
 
@@ -92,7 +93,9 @@ fn run<S: Store>(s: &S, op: &Op) -> vaults::Result<Outcome> {
         Op::PutTtl(n, v, ttl) => s
             .put_with_ttl(name(n), v, ms(*ttl))
             .map(|()| Outcome::Done)?,
-        Op::PutKeepTtl(n, v) => s.put_keep_ttl(name(n), v).map(|()| Outcome::Done)?,
+        Op::PutKeepTtl(n, v) => s
+            .put_with(name(n), v, Expiry::Keep)
+            .map(|()| Outcome::Done)?,
         Op::Remove(n) => Outcome::Flag(s.remove(name(n))?),
         Op::Pop(n) => Outcome::Value(s.pop(name(n))?),
         Op::Expire(n, ttl, cond) => Outcome::Flag(s.expire(name(n), ms(*ttl), *cond)?),

@@ -22,7 +22,7 @@ fn open_creates_a_vault_file() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("new.db");
     assert!(!path.exists());
-    let vault = Vault::open(&path)?;
+    let vault = Vault::open_or_create(&path)?;
     assert!(path.is_file());
     assert_eq!(vault.path(), Some(path.as_path()));
     assert!(vault.is_empty()?);
@@ -39,8 +39,8 @@ fn open_creates_a_vault_file() -> TestResult {
     assert_eq!(pragma(&path, "user_version")?, Value::Integer(1));
     assert_eq!(pragma(&path, "journal_mode")?, Value::Text("wal".into()));
     // The id is fixed at creation; another vault gets another id.
-    assert_eq!(Vault::open(&path)?.id(), id);
-    assert_ne!(Vault::open(dir.path().join("other.db"))?.id(), id);
+    assert_eq!(Vault::open_or_create(&path)?.id(), id);
+    assert_ne!(Vault::open_or_create(dir.path().join("other.db"))?.id(), id);
     Ok(())
 }
 
@@ -48,26 +48,26 @@ fn open_creates_a_vault_file() -> TestResult {
 fn open_existing_refuses_a_missing_file_and_creates_nothing() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("missing.db");
-    let err = Vault::open_existing(&path).unwrap_err();
+    let err = Vault::open(&path).unwrap_err();
     match &err {
         Error::VaultNotFound { path: p } => assert_eq!(p, &path),
         other => panic!("expected VaultNotFound, got {other:?}"),
     }
     assert!(err.to_string().contains("missing.db"), "{err}");
     assert!(!path.exists());
-    let err = OpenOptions::new().create(false).open(&path).unwrap_err();
+    let err = OpenOptions::new().open(&path).unwrap_err();
     assert!(matches!(err, Error::VaultNotFound { .. }));
     assert_eq!(std::fs::read_dir(dir.path())?.count(), 0);
     // Once created, open_existing opens it.
-    Vault::open(&path)?.put("a", &1)?;
-    assert_eq!(Vault::open_existing(&path)?.get::<i32>("a")?, Some(1));
+    Vault::open_or_create(&path)?.put("a", &1)?;
+    assert_eq!(Vault::open(&path)?.get::<i32>("a")?, Some(1));
     Ok(())
 }
 
 #[test]
 fn open_in_a_missing_folder_is_an_error_not_a_panic() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let err = Vault::open(dir.path().join("no/such/folder/v.db")).unwrap_err();
+    let err = Vault::open_or_create(dir.path().join("no/such/folder/v.db")).unwrap_err();
     assert!(matches!(err, Error::Io(_)), "{err:?}");
     Ok(())
 }
@@ -106,11 +106,11 @@ fn reopen_after_close_keeps_everything() -> TestResult {
 fn reopen_after_drop_without_close_keeps_everything() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("v.db");
-    let vault = Vault::open(&path)?;
+    let vault = Vault::open_or_create(&path)?;
     vault.put("a", &1)?;
     vault.transaction(|tx| tx.put("b", &2))?;
     drop(vault);
-    let vault = Vault::open_existing(&path)?;
+    let vault = Vault::open(&path)?;
     assert_eq!(vault.items::<i32>()?, [("a".into(), 1), ("b".into(), 2)]);
     Ok(())
 }
@@ -136,12 +136,12 @@ fn normal_durability_works_and_persists() -> TestResult {
     let vault = Vault::options()
         .durability(Durability::Normal)
         .busy_timeout(secs(1))
-        .open(&path)?;
+        .open_or_create(&path)?;
     vault.put("s", &1)?;
     vault.transaction(|tx| tx.put("t", &2))?;
     vault.close()?;
     // Reopened with the default (full) durability.
-    let vault = Vault::open_existing(&path)?;
+    let vault = Vault::open(&path)?;
     assert_eq!(vault.keys()?, ["s", "t"]);
     assert_eq!(Durability::default(), Durability::Full);
     Ok(())
@@ -178,22 +178,22 @@ fn vault_dir_opens_lists_and_checks_named_vaults() -> TestResult {
     assert!(dir.list()?.is_empty());
     assert!(!dir.exists("users")?);
     assert!(matches!(
-        dir.open_existing("users"),
+        dir.open("users"),
         Err(Error::VaultNotFound { .. })
     ));
     assert!(!root.exists());
 
-    let users = dir.open("users")?;
+    let users = dir.open_or_create("users")?;
     users.put("alice", &["admin"])?;
     assert_eq!(dir.path_of("users")?, root.join("users.db"));
     assert_eq!(users.path(), Some(root.join("users.db").as_path()));
-    dir.open("sessions")?.put("s", &1)?;
-    dir.open("日本")?;
-    dir.open("a.b")?;
+    dir.open_or_create("sessions")?.put("s", &1)?;
+    dir.open_or_create("日本")?;
+    dir.open_or_create("a.b")?;
     assert!(dir.exists("users")?);
     assert_eq!(dir.list()?, ["a.b", "sessions", "users", "日本"]);
     drop(users);
-    let again = dir.open_existing("users")?;
+    let again = dir.open("users")?;
     assert_eq!(
         again.get::<Vec<String>>("alice")?,
         Some(vec!["admin".into()])
@@ -205,7 +205,7 @@ fn vault_dir_opens_lists_and_checks_named_vaults() -> TestResult {
 fn vault_dir_lists_only_vault_files() -> TestResult {
     let tmp = tempfile::tempdir()?;
     let dir = VaultDir::new(tmp.path());
-    dir.open("real")?;
+    dir.open_or_create("real")?;
     std::fs::write(tmp.path().join("notes.txt"), b"x")?;
     std::fs::write(tmp.path().join(".hidden.db"), b"")?;
     std::fs::create_dir(tmp.path().join("folder.db"))?;
@@ -228,8 +228,8 @@ fn vault_dir_refuses_names_that_escape_the_folder() -> TestResult {
             Err(Error::InvalidVaultName { .. }) => {}
             other => panic!("{bad:?}: expected InvalidVaultName, got {other:?}"),
         };
+        check(dir.open_or_create(bad).map(drop));
         check(dir.open(bad).map(drop));
-        check(dir.open_existing(bad).map(drop));
         check(dir.exists(bad).map(drop));
         check(dir.path_of(bad).map(drop));
     }
@@ -248,14 +248,14 @@ fn vault_dir_uses_its_options() -> TestResult {
             .clock(clock.clone())
             .durability(Durability::Normal),
     );
-    let v = dir.open("cache")?;
+    let v = dir.open_or_create("cache")?;
     v.put_with_ttl("k", &1, secs(5))?;
     assert_eq!(v.ttl("k")?, Some(Ttl::Remaining(secs(5))));
     clock.advance(secs(5));
     assert!(!v.contains("k")?);
     // `create(false)` in the options does not stop `open` from creating.
-    let dir = VaultDir::new(tmp.path()).with_options(Vault::options().create(false));
-    dir.open("created-anyway")?;
+    let dir = VaultDir::new(tmp.path()).with_options(Vault::options());
+    dir.open_or_create("created-anyway")?;
     assert!(dir.exists("created-anyway")?);
     Ok(())
 }
@@ -281,14 +281,14 @@ mod modes {
         // A file created the ordinary way shows the umask in force.
         std::fs::write(base.join("probe"), b"")?;
         let dir = VaultDir::new(base.join("root").join("nested"));
-        let vault = dir.open("v")?;
+        let vault = dir.open_or_create("v")?;
         vault.put("k", &1)?;
         let path = dir.path_of("v")?;
         // While open, SQLite's companions exist: they must be 0600 too.
         for p in sidecars(&path) {
             assert_eq!(mode(&p)?, 0o600, "{}", p.display());
         }
-        let direct = Vault::open(base.join("direct.db"))?;
+        let direct = Vault::open_or_create(base.join("direct.db"))?;
         direct.put("k", &1)?;
         for p in sidecars(&base.join("direct.db")) {
             assert_eq!(mode(&p)?, 0o600, "{}", p.display());
@@ -321,7 +321,7 @@ mod modes {
     fn files_are_owner_only_under_the_default_umask() -> TestResult {
         let tmp = tempfile::tempdir()?;
         let dir = VaultDir::new(tmp.path().join("r"));
-        dir.open("v")?.put("k", &1)?;
+        dir.open_or_create("v")?.put("k", &1)?;
         assert_eq!(mode(&tmp.path().join("r"))?, 0o700);
         assert_eq!(mode(&dir.path_of("v")?)?, 0o600);
         Ok(())

@@ -11,6 +11,7 @@ use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use vaults::Expiry;
 use vaults::{Error, ExpireIf, Integrity, LockedVault, ManualClock, Passphrase, Store};
 use vaults_test_support::encrypted::*;
 
@@ -104,7 +105,7 @@ fn values_swapped_between_names_fail_as_entries() -> TestResult {
         expect_integrity(vault.get_bytes(name), Integrity::Entry);
         expect_integrity(vault.get_ex::<String>(name, HOUR), Integrity::Entry);
         expect_integrity(vault.pop::<String>(name), Integrity::Entry);
-        expect_integrity(vault.take::<String>(name), Integrity::Entry);
+        expect_integrity(vault.pop::<String>(name), Integrity::Entry);
         expect_integrity(vault.get_or_insert(name, "x".to_owned()), Integrity::Entry);
     }
     expect_integrity(vault.items::<String>(), Integrity::Entry);
@@ -281,7 +282,7 @@ fn put_keep_ttl_does_not_adopt_a_tampered_expiry() -> TestResult {
 
     let vault = b.open()?;
     expect_integrity(
-        vault.put_keep_ttl("session-XYZZY", "new-XYZZY"),
+        vault.put_with("session-XYZZY", "new-XYZZY", Expiry::Keep),
         Integrity::Name,
     );
     // Nothing was written: past the true expiry, no value is served.
@@ -295,7 +296,7 @@ fn put_keep_ttl_does_not_adopt_a_tampered_expiry() -> TestResult {
     );
     // An authentic expiry is still kept by put_keep_ttl.
     vault.put_with_ttl("session-XYZZY", "v1-XYZZY", HOUR)?;
-    vault.put_keep_ttl("session-XYZZY", "v2-XYZZY")?;
+    vault.put_with("session-XYZZY", "v2-XYZZY", Expiry::Keep)?;
     assert_eq!(
         vault.ttl("session-XYZZY")?,
         Some(vaults::Ttl::Remaining(HOUR))
@@ -349,7 +350,7 @@ fn a_removed_expiry_fails() -> TestResult {
         Integrity::Name,
     );
     expect_integrity(
-        vault.put_keep_ttl("session-XYZZY", "new-XYZZY"),
+        vault.put_with("session-XYZZY", "new-XYZZY", Expiry::Keep),
         Integrity::Name,
     );
     // Long after the true expiry: still no value.

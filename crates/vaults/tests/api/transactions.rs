@@ -5,6 +5,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
+use vaults::Expiry;
 use vaults::{Error, ExpireIf, Store, Ttl, Vault};
 use vaults_test_support::{Fixture, TestResult, open_with_clock, secs};
 
@@ -178,10 +179,10 @@ fn exercise<S: Store>(s: &S) -> TestResult {
     assert_eq!(s.get::<i32>("x")?, Some(1));
     s.put("a", &1)?;
     s.put_with_ttl("b", &2, secs(10))?;
-    s.put_keep_ttl("b", &3)?;
+    s.put_with("b", &3, Expiry::Keep)?;
     assert_eq!(s.ttl("b")?, Some(Ttl::Remaining(secs(10))));
     s.put_bytes("raw", b"\x00\x01")?;
-    s.put_bytes_with_ttl("raw-ttl", b"\x02", secs(5))?;
+    s.put_bytes_with("raw-ttl", b"\x02", Expiry::After(secs(5)))?;
     assert_eq!(&s.get_bytes("raw")?.unwrap()[..], b"\x00\x01");
     assert!(s.contains("raw-ttl")?);
     assert_eq!(s.len()?, 5);
@@ -213,7 +214,7 @@ fn exercise<S: Store>(s: &S) -> TestResult {
     assert_eq!(s.get_or_insert("g", 6)?, 5);
     assert_eq!(s.pop::<i32>("g")?, Some(5));
     s.put("t", &9)?;
-    assert_eq!(s.take::<i32>("t")?, Some(9));
+    assert_eq!(s.pop::<i32>("t")?, Some(9));
     s.put("last", &8)?;
     assert_eq!(s.pop_item::<i32>()?, Some(("last".into(), 8)));
     s.put_with_ttl("short", &1, Duration::from_millis(1))?;
@@ -320,7 +321,7 @@ fn a_writer_elsewhere_waits_then_reports_busy() -> TestResult {
     let v = &f.vault;
     let other = Vault::options()
         .busy_timeout(Duration::from_millis(50))
-        .open(&f.path)?;
+        .open_or_create(&f.path)?;
     v.transaction(|tx| {
         tx.put("held", &1)?;
         // The transaction holds the write lock until it ends.

@@ -85,7 +85,7 @@ fn each_entry_is_taken_by_exactly_one_thread() -> TestResult {
                 start.wait();
                 let mut won = Vec::new();
                 for i in 0..PRIZES {
-                    if let Some(n) = vault.take::<u32>(&format!("prize{i}"))? {
+                    if let Some(n) = vault.pop::<u32>(&format!("prize{i}"))? {
                         won.push(n);
                     }
                 }
@@ -142,7 +142,7 @@ fn threads_with_their_own_handles_on_one_file() -> TestResult {
             std::thread::spawn(move || -> vaults::Result<()> {
                 let vault = Vault::options()
                     .durability(Durability::Normal)
-                    .open(&*path)?;
+                    .open_or_create(&*path)?;
                 for i in 0..PER_THREAD {
                     increment(&vault, "counter")?;
                     vault.put(&format!("h{t}:{i}"), &i)?;
@@ -169,7 +169,7 @@ fn writer(path: &Path, id: &str) -> vaults::Result<()> {
     let vault = Vault::options()
         .durability(Durability::Normal)
         .busy_timeout(Duration::from_secs(30))
-        .open(path)?;
+        .open_or_create(path)?;
     vault.put(&format!("ready:{id}"), &true)?;
     for i in 0..INCREMENTS {
         increment(&vault, "counter")?;
@@ -231,7 +231,7 @@ fn open_from_eight_threads(path: &Path) -> vaults::Result<Vec<[u8; 16]>> {
             let start = Arc::clone(&start);
             std::thread::spawn(move || -> vaults::Result<[u8; 16]> {
                 start.wait();
-                let vault = Vault::open(&path)?;
+                let vault = Vault::open_or_create(&path)?;
                 vault.put(&format!("t{t}"), &t)?;
                 Ok(vault.id())
             })
@@ -264,7 +264,7 @@ fn racing_opens_of_a_new_file_agree_on_one_vault() -> TestResult {
         let path = dir.path().join("new.db");
         let ids = open_from_eight_threads(&path).map_err(|e| format!("round {round}: {e:?}"))?;
         assert!(ids.iter().all(|id| *id == ids[0]), "round {round}: {ids:?}");
-        assert_eq!(Vault::open_existing(&path)?.len()?, THREADS as u64);
+        assert_eq!(Vault::open(&path)?.len()?, THREADS as u64);
     }
     Ok(())
 }
@@ -275,12 +275,12 @@ fn racing_opens_and_closes_of_a_closed_vault_all_succeed() -> TestResult {
     // WAL while others may be opening.
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("v.db");
-    let id = Vault::open(&path)?.id();
+    let id = Vault::open_or_create(&path)?.id();
     for round in 0..30 {
         let ids = open_from_eight_threads(&path).map_err(|e| format!("round {round}: {e:?}"))?;
         assert!(ids.iter().all(|i| *i == id), "round {round}");
     }
-    assert_eq!(Vault::open_existing(&path)?.len()?, THREADS as u64);
+    assert_eq!(Vault::open(&path)?.len()?, THREADS as u64);
     Ok(())
 }
 
@@ -354,7 +354,11 @@ fn four_processes_child() -> TestResult {
             })?;
             ready_then_race(&vault, dir, id)?
         }
-        _ => ready_then_race(&retry_busy(&mut 0, || options.open(path))?, dir, id)?,
+        _ => ready_then_race(
+            &retry_busy(&mut 0, || options.open_or_create(path))?,
+            dir,
+            id,
+        )?,
     };
     println!("\nBUSY {busy}");
     Ok(())
@@ -423,7 +427,7 @@ fn four_processes_on(path: &Path, kind: &str) -> TestResult {
         "encrypted" => vaults::LockedVault::open_with(&options, path)?
             .unlock(&Passphrase::new(RACE_PASSPHRASE)?)?
             .items()?,
-        _ => options.open(path)?.items()?,
+        _ => options.open_or_create(path)?.items()?,
     };
     let mut model = std::collections::BTreeMap::new();
     model.insert("counter".to_owned(), (PROCESSES * OPS / 2) as u64);
@@ -448,7 +452,7 @@ fn four_processes_on(path: &Path, kind: &str) -> TestResult {
 fn four_processes_write_and_increment_a_plain_vault() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("race.db");
-    Vault::open(&path)?.close()?;
+    Vault::open_or_create(&path)?.close()?;
     four_processes_on(&path, "plain")
 }
 

@@ -397,7 +397,7 @@ fn write_and_acknowledge<S: Store>(store: &S) {
 #[ignore = "child process of writes_to_a_plain_vault_killed_at_any_point_keep_every_acknowledged_batch: run by it"]
 fn crash_child_writes_plain() {
     let path = child_vault("writes-plain");
-    write_and_acknowledge(&vaults::Vault::open_existing(&path).unwrap());
+    write_and_acknowledge(&vaults::Vault::open(&path).unwrap());
 }
 
 /// Child: runs the writing batches on an encrypted vault (durable commits).
@@ -486,13 +486,16 @@ fn writes_killed_at_random(
 fn writes_to_a_plain_vault_killed_at_any_point_keep_every_acknowledged_batch() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("base.db");
-    vaults::Vault::open(&base).unwrap().close().unwrap();
+    vaults::Vault::open_or_create(&base)
+        .unwrap()
+        .close()
+        .unwrap();
     writes_killed_at_random(
         "crash::crash_child_writes_plain",
         "writes-plain",
         &base,
         |path| {
-            let vault = vaults::Vault::open_existing(path).unwrap();
+            let vault = vaults::Vault::open(path).unwrap();
             vault.items().unwrap().into_iter().collect()
         },
     );

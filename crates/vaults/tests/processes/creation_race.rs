@@ -67,13 +67,13 @@ fn writer_process(path: &Path, proc_id: &str, threads: usize) {
                 };
                 start.wait();
                 let put = |v: &Vault, name: String| v.put(&name, "value").map(|()| name);
-                match Vault::open(&path) {
+                match Vault::open_or_create(&path) {
                     Err(e) => report(Err(e)),
                     Ok(first) => {
                         report(Ok(format!("id {}", hex(first.id()))));
                         report(put(&first, format!("{proc_id}/{t}/0")).map(|n| format!("ack {n}")));
                         for i in 1..OPENS {
-                            match Vault::open(&path) {
+                            match Vault::open_or_create(&path) {
                                 Err(e) => report(Err(e)),
                                 Ok(again) => {
                                     report(Ok(format!("id {}", hex(again.id()))));
@@ -186,7 +186,7 @@ fn processes_and_threads_creating_one_vault_lose_no_acknowledged_write() -> Test
         std::fs::write(path.with_extension("stop"), b"")?;
         check_child(&poker.wait_with_output()?)?;
 
-        let vault = Vault::open_existing(&path)?;
+        let vault = Vault::open(&path)?;
         let stored: BTreeSet<String> = vault.keys()?.into_iter().collect();
         let missing: Vec<_> = acked.difference(&stored).collect();
         let one_vault = ids.len() == 1 && ids.contains(&hex(vault.id()));

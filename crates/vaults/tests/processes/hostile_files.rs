@@ -40,7 +40,7 @@ fn pass() -> Passphrase {
 /// Creates a vault of `flavour` at `path`.
 fn create(flavour: Flavour, path: &Path) -> vaults::Result<AnyVault> {
     Ok(match flavour {
-        Flavour::Plain => AnyVault::Plain(Vault::open(path)?),
+        Flavour::Plain => AnyVault::Plain(Vault::open_or_create(path)?),
         Flavour::Encrypted => {
             AnyVault::Encrypted(EncryptedVault::create(path, &pass(), KdfParams::MIN)?)
         }
@@ -50,7 +50,7 @@ fn create(flavour: Flavour, path: &Path) -> vaults::Result<AnyVault> {
 /// Opens the existing vault of `flavour` at `path` with `options`.
 fn open(flavour: Flavour, path: &Path, options: &OpenOptions) -> vaults::Result<AnyVault> {
     Ok(match flavour {
-        Flavour::Plain => AnyVault::Plain(options.clone().create(false).open(path)?),
+        Flavour::Plain => AnyVault::Plain(options.clone().open(path)?),
         Flavour::Encrypted => {
             AnyVault::Encrypted(LockedVault::open_with(options, path)?.unlock(&pass())?)
         }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 ///
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("app.db");
-/// Vault::open(&path)?.close()?;
+/// Vault::create(&path)?.close()?;
 /// assert_eq!(Exposure::check(&path), []);
 ///
 /// std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
