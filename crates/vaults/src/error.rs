@@ -103,6 +103,26 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+    /// The file was written by the original Python `vaults` module (a
+    /// `dict` table of msgpack or pickle blobs): it must be migrated first
+    /// (see [`crate::legacy`]).
+    #[error(
+        "{} was written by the original Python vaults module; convert it first \
+         (Python: vaults.migrate_legacy(...); CLI: vaults import --format legacy FILE)",
+        path.display()
+    )]
+    LegacyFormat {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A file of the original Python module holds something this crate does
+    /// not convert (a pickled value, a key that is not text, an unknown
+    /// marker).
+    #[error("cannot convert the legacy file: {reason}")]
+    LegacyUnsupported {
+        /// Why, naming no key or value.
+        reason: String,
+    },
     /// The file was written by a newer version of this crate.
     #[error("vault format version {found} is newer than this build supports ({supported})")]
     UnsupportedVersion {

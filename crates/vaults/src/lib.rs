@@ -59,6 +59,7 @@ pub mod fuzzing;
 #[cfg(test)]
 mod layer_rules;
 
+pub use api::legacy;
 pub use api::{
     EncryptedVault, Iter, KeyChange, Keyring, LockedVault, OpenOptions, Progress, SlotInfo,
     Snapshot, Store, Transaction, UnlockedKey, UnreadableRow, Vault, VaultDir,

@@ -10,6 +10,7 @@ mod encrypted;
 mod iter;
 mod key_change;
 mod keyring;
+pub mod legacy;
 mod locked;
 mod meta_io;
 mod op;

@@ -11,6 +11,7 @@
 //! asks storage.
 
 pub(crate) mod cbor;
+pub(crate) mod legacy;
 mod plain;
 mod sealed;
 

@@ -7,6 +7,7 @@
 
 mod exposure;
 mod file;
+pub(crate) mod legacy;
 mod mark;
 mod rows;
 pub(crate) mod schema;

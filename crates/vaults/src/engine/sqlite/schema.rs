@@ -252,6 +252,11 @@ pub(crate) fn prepare(
         path: path.map(Path::to_owned).unwrap_or_default(),
     };
     let app_id = read_app_id(conn).map_err(|e| super::file::not_a_vault_if_notadb(e, path))?;
+    if app_id == 0 && super::legacy::has_legacy_shape(conn)? {
+        return Err(Error::LegacyFormat {
+            path: path.map(Path::to_owned).unwrap_or_default(),
+        });
+    }
     if app_id == 0 {
         // An empty file becomes a vault only when the caller asked to create one.
         match init {
