@@ -303,10 +303,11 @@ pub enum Command {
         #[arg(long, env = "VAULTS_EXPORT_PASSPHRASE_FILE", value_name = "FILE")]
         export_passphrase_file: Option<PathBuf>,
     },
-    /// Import an export (encrypted or not) or a .env file
+    /// Import an export (encrypted or not), a .env file, or a vault of the original Python module
     #[command(after_help = "Examples:
   vaults import backup.age
-  vaults import .env --format env")]
+  vaults import .env --format env
+  vaults import old/vaults/settings.db --format legacy")]
     Import {
         /// The file to read (`-` for stdin)
         file: PathBuf,
@@ -403,6 +404,8 @@ pub enum ImportFormat {
     Env,
     /// Our export, encrypted with age
     Age,
+    /// A file of the original Python vaults module (msgpack values; pickled ones are refused)
+    Legacy,
 }
 
 /// Parses `90s`, `15m`, `1h30m`, `7d` (and `0`).

@@ -104,6 +104,8 @@ pub fn import<S: Store>(
     let input = transfer::Input::open(file)?;
     let format = format.unwrap_or(if transfer::is_age(&input.head) {
         ImportFormat::Age
+    } else if transfer::is_sqlite(&input.head) {
+        ImportFormat::Legacy
     } else if transfer::is_json(&input.head) {
         ImportFormat::Json
     } else {
@@ -122,6 +124,10 @@ pub fn import<S: Store>(
             let pass = passphrase::export_passphrase(ctx, pass_file, false)?;
             let plain = transfer::age_decrypt(input.reader(), &pass)?;
             transfer::import_json(s, plain, true, tick)?
+        }
+        ImportFormat::Legacy => {
+            drop(input);
+            transfer::store(s, &transfer::read_legacy(file)?, tick)?
         }
     };
     bar.finish_and_clear();

@@ -1,5 +1,6 @@
 //! `export` and `import`: our JSON document (plain, or encrypted for stock
-//! `age`/`rage` with a passphrase) and `.env` files. The commands are in
+//! `age`/`rage` with a passphrase), `.env` files, and (import only) files of
+//! the original Python module. The commands are in
 //! `commands/transfer.rs`; here are the formats.
 
 mod age_file;
@@ -7,6 +8,7 @@ mod dotenv;
 mod export_doc;
 mod import_doc;
 mod import_store;
+mod legacy_file;
 
 use std::io::Read;
 use std::path::Path;
@@ -24,6 +26,7 @@ pub use dotenv::parse_env;
 pub use export_doc::write_export;
 pub use import_doc::parse_export;
 pub use import_store::{import_json, store};
+pub use legacy_file::{is_sqlite, read_legacy};
 
 /// The `format` field of our export document.
 pub(crate) const FORMAT: &str = "vaults-export";

@@ -14,6 +14,7 @@ mod cli_errors;
 mod cli_exec;
 mod cli_exec_child;
 mod cli_export_snapshot;
+mod cli_import_legacy;
 mod cli_import_value_limits;
 mod cli_init;
 mod cli_input_limits;

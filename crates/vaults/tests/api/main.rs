@@ -14,6 +14,7 @@ mod kdf_bounds;
 mod key_change_report;
 mod keys;
 mod kind_trust;
+mod legacy;
 mod model;
 mod open;
 mod repair;
