@@ -13,7 +13,7 @@ use std::time::Duration;
 use ciborium::value::Value;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
-use vaults::{EncryptedVault, Expiry, KdfParams, Kind, OpenOptions, Ttl, Vault};
+use vaults::{Durability, EncryptedVault, Expiry, KdfParams, Kind, OpenOptions, Ttl, Vault};
 
 use crate::clock::ManualClock;
 use crate::convert::{Name, to_cbor, to_py};
@@ -44,12 +44,17 @@ pub(crate) struct Store {
     transaction: Mutex<Option<OpenTransaction>>,
 }
 
-fn options(clock: Option<&ManualClock>) -> OpenOptions {
-    let options = OpenOptions::new();
-    match clock {
+fn options(clock: Option<&ManualClock>, durability: &str) -> PyResult<OpenOptions> {
+    let durability = match durability {
+        "full" => Durability::Full,
+        "normal" => Durability::Normal,
+        _ => return Err(Class::InvalidInput.err("durability must be 'full' or 'normal'")),
+    };
+    let options = OpenOptions::new().durability(durability);
+    Ok(match clock {
         Some(c) => options.clock(c.inner()),
         None => options,
-    }
+    })
 }
 
 fn expiry(ttl: Option<f64>) -> PyResult<Expiry> {
@@ -126,14 +131,15 @@ impl Store {
 impl Store {
     /// Opens (or, with `create`, creates) the plain vault at `path`.
     #[staticmethod]
-    #[pyo3(signature = (path, create, clock=None))]
+    #[pyo3(signature = (path, create, clock=None, durability="full"))]
     fn open_plain(
         py: Python<'_>,
         path: PathBuf,
         create: bool,
         clock: Option<PyRef<'_, ManualClock>>,
+        durability: &str,
     ) -> PyResult<Store> {
-        let options = options(clock.as_deref());
+        let options = options(clock.as_deref(), durability)?;
         let vault = py
             .detach(|| match create {
                 true => options.open_or_create(&path),
@@ -146,7 +152,8 @@ impl Store {
     /// Opens (or creates) the encrypted vault at `path` with a passphrase
     /// (`str` or `bytes`), or with the key slot kept in the OS keyring.
     #[staticmethod]
-    #[pyo3(signature = (path, passphrase, keyring, create, fast_kdf, clock=None))]
+    #[pyo3(signature = (path, passphrase, keyring, create, fast_kdf, clock=None, durability="full"))]
+    #[allow(clippy::too_many_arguments)]
     fn open_encrypted(
         py: Python<'_>,
         path: PathBuf,
@@ -155,8 +162,9 @@ impl Store {
         create: bool,
         fast_kdf: bool,
         clock: Option<PyRef<'_, ManualClock>>,
+        durability: &str,
     ) -> PyResult<Store> {
-        let options = options(clock.as_deref());
+        let options = options(clock.as_deref(), durability)?;
         let passphrase = passphrase.map(passphrase_from).transpose()?;
         let params = if fast_kdf {
             KdfParams::MIN

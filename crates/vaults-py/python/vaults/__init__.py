@@ -138,6 +138,9 @@ class Vault:
         to_create: If False, raises VaultError if the vault doesn't exist.
         thread_safe: Accepted for compatibility; a vault is always thread-safe.
         clock: A ``ManualClock`` for tests of expiry.
+        durability: ``"full"`` (default: an acknowledged write survives power
+            loss; one fsync a write) or ``"normal"`` (the last writes may be
+            lost on power loss, never on a crash; for sessions and caches).
     """
 
     __slots__ = ("vault_name", "db_path", "_thread_safe", "_store", "_lock")
@@ -151,10 +154,11 @@ class Vault:
         thread_safe: bool = False,
         *,
         clock: Optional[ManualClock] = None,
+        durability: str = "full",
     ) -> None:
         self._prepare(vault_name, to_create, thread_safe)
         self._store = self._open(
-            lambda: _native.Store.open_plain(self.db_path, to_create, clock), to_create
+            lambda: _native.Store.open_plain(self.db_path, to_create, clock, durability), to_create
         )
 
     # -- opening --------------------------------------------------------
@@ -369,6 +373,7 @@ class EncryptedVault(Vault):
             too, store the key there for later opens.
         to_create: If False, raises VaultError if the vault doesn't exist.
         kdf: ``"default"`` (Argon2id, 64 MiB) or ``"fast"`` (minimum cost: tests only).
+        durability: as for ``Vault``.
     """
 
     __slots__ = ()
@@ -385,6 +390,7 @@ class EncryptedVault(Vault):
         *,
         clock: Optional[ManualClock] = None,
         kdf: str = "default",
+        durability: str = "full",
     ) -> None:
         if kdf not in ("default", "fast"):
             raise InvalidInput("kdf must be 'default' or 'fast'")
@@ -394,7 +400,7 @@ class EncryptedVault(Vault):
         try:
             self._store = self._open(
                 lambda: _native.Store.open_encrypted(
-                    self.db_path, passphrase, keyring, to_create, kdf == "fast", clock
+                    self.db_path, passphrase, keyring, to_create, kdf == "fast", clock, durability
                 ),
                 to_create,
             )
