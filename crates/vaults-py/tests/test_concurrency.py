@@ -1,0 +1,175 @@
+"""Threads and processes writing one vault."""
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+
+import vaults
+from conftest import PYTHON
+
+THREADS = 8
+PER_THREAD = 150
+
+
+def run_threads(target, n=THREADS):
+    errors = []
+    barrier = threading.Barrier(n)
+
+    def wrapped(i):
+        try:
+            barrier.wait(30)
+            target(i)
+        except BaseException as e:  # surfaced below
+            errors.append(e)
+
+    threads = [threading.Thread(target=wrapped, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not any(t.is_alive() for t in threads), "a thread hung"
+    assert not errors, errors
+
+
+@pytest.mark.parametrize(
+    "thread_safe",
+    [pytest.param(True), pytest.param(False, marks=pytest.mark.new)],
+    ids=["thread_safe", "default"],
+)
+def test_threads_writing_distinct_keys_lose_nothing(open_vault, thread_safe):
+    v = open_vault("threads", thread_safe=thread_safe)
+
+    def work(i):
+        for j in range(PER_THREAD):
+            v[f"t{i}-{j}"] = {"thread": i, "j": j}
+        v.put_many({f"bulk{i}-{j}": j for j in range(20)})
+
+    run_threads(work)
+    assert len(v) == THREADS * (PER_THREAD + 20)
+    w = open_vault("threads")
+    for i in range(THREADS):
+        for j in range(PER_THREAD):
+            assert w[f"t{i}-{j}"] == {"thread": i, "j": j}
+        assert w.get_many([f"bulk{i}-{j}" for j in range(20)]) == {f"bulk{i}-{j}": j for j in range(20)}
+
+
+@pytest.mark.new
+def test_threads_reading_while_others_write(open_vault):
+    v = open_vault("rw")
+    v.put_many({f"fixed{j}": j for j in range(50)})
+
+    def work(i):
+        for j in range(100):
+            if i % 2:
+                v[f"w{i}-{j}"] = j
+            else:
+                assert v[f"fixed{j % 50}"] == j % 50
+                assert len(v) >= 50
+
+    run_threads(work)
+    assert len(v) == 50 + 4 * 100
+
+
+@pytest.mark.new
+def test_counter_incremented_in_transactions_loses_no_update(open_vault):
+    v = open_vault("counter")
+    v["counter"] = 0
+    increments = 60
+
+    def work(i):
+        for _ in range(increments):
+            with v.transaction():
+                v["counter"] = v.get("counter", 0) + 1
+
+    run_threads(work)
+    assert v["counter"] == THREADS * increments
+    assert open_vault("counter")["counter"] == THREADS * increments
+
+
+CHILD = textwrap.dedent(
+    """
+    import os, sys, time
+    import vaults
+    root, name, who, n, go, mode = sys.argv[1:7]
+    n, who = int(n), int(who)
+    vaults.set_root_path(root)
+    v = vaults.Vault(name)
+    deadline = time.time() + 60
+    while not os.path.exists(go):
+        if time.time() > deadline:
+            sys.exit("never told to go")
+        time.sleep(0.005)
+    if mode == "keys":
+        for j in range(n):
+            v[f"p{who}-{j}"] = [who, j]
+        v.put_many({f"bulk{who}-{j}": j for j in range(50)})
+    elif mode == "counter":
+        for _ in range(n):
+            with v.transaction():
+                v["counter"] = v.get("counter", 0) + 1
+    print("ok")
+    """
+)
+
+
+def run_processes(tmp_path, child_env, name, mode, n, count=2):
+    go = str(tmp_path / f"go-{mode}")
+    cwd = tmp_path / "cwd"
+    cwd.mkdir(exist_ok=True)
+    procs = [
+        subprocess.Popen(
+            [PYTHON, "-c", CHILD, str(tmp_path), name, str(who), str(n), go, mode],
+            cwd=cwd, env=child_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for who in range(count)
+    ]
+    open(go, "w").close()
+    results = [p.communicate(timeout=180) for p in procs]
+    for p, (out, err) in zip(procs, results):
+        assert p.returncode == 0, err
+        assert out.strip() == "ok", (out, err)
+
+
+def test_two_processes_write_one_vault(tmp_path, child_env):
+    v = vaults.Vault("procs")  # opened before the children, read after
+    n = 200
+    run_processes(tmp_path, child_env, "procs", "keys", n)
+    assert len(v) == 2 * (n + 50)
+    for who in range(2):
+        for j in range(n):
+            assert v[f"p{who}-{j}"] == [who, j]
+        assert v[f"bulk{who}-49"] == 49
+
+
+@pytest.mark.new
+def test_two_processes_increment_one_counter_in_transactions(tmp_path, child_env):
+    v = vaults.Vault("pcounter")
+    v["counter"] = 0
+    n = 150
+    run_processes(tmp_path, child_env, "pcounter", "counter", n)
+    assert v["counter"] == 2 * n
+
+
+@pytest.mark.new
+def test_a_process_sees_another_process_writes_and_deletes(tmp_path, child_env):
+    v = vaults.Vault("seen")
+    v["from_parent"] = 1
+    code = textwrap.dedent(
+        f"""
+        import vaults
+        vaults.set_root_path({str(tmp_path)!r})
+        v = vaults.Vault("seen", to_create=False)
+        assert v["from_parent"] == 1
+        del v["from_parent"]
+        v["from_child"] = [1, 2]
+        print("ok")
+        """
+    )
+    r = subprocess.run([PYTHON, "-c", code], cwd=tmp_path, env=child_env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "from_parent" not in v
+    assert v["from_child"] == [1, 2]
