@@ -5,6 +5,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 
 import pytest
 
@@ -194,3 +195,53 @@ def test_a_process_sees_another_process_writes_and_deletes(tmp_path, child_env):
     assert r.returncode == 0, r.stderr
     assert "from_parent" not in v
     assert v["from_child"] == [1, 2]
+
+
+HOLDER = textwrap.dedent(
+    """
+    import os, sys, time
+    import vaults
+    root, ready, release = sys.argv[1:4]
+    vaults.set_root_path(root)
+    v = vaults.Vault("busy")
+    with v.transaction():
+        v["held"] = "by the child"
+        open(ready, "w").close()
+        deadline = time.time() + 60
+        while not os.path.exists(release) and time.time() < deadline:
+            time.sleep(0.01)
+    print("ok")
+    """
+)
+
+
+@pytest.mark.new
+def test_a_write_lock_held_by_another_process_raises_vault_busy(tmp_path, child_env):
+    v = vaults.Vault("busy")
+    v["before"] = 1
+    ready, release = str(tmp_path / "ready"), str(tmp_path / "release")
+    child = subprocess.Popen(
+        [PYTHON, "-c", HOLDER, str(tmp_path), ready, release],
+        cwd=tmp_path, env=child_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.time() + 60
+        while not os.path.exists(ready):
+            assert child.poll() is None, child.communicate()
+            assert time.time() < deadline, "the child never took the lock"
+            time.sleep(0.01)
+        # Readers are not blocked by the other process's open transaction ...
+        assert v["before"] == 1
+        assert "held" not in v
+        # ... writers wait for the busy timeout, then give up.
+        t0 = time.monotonic()
+        with pytest.raises(vaults.VaultBusy):
+            v["mine"] = 2
+        assert time.monotonic() - t0 < 50
+    finally:
+        open(release, "w").close()
+        out, err = child.communicate(timeout=120)
+    assert child.returncode == 0, err
+    assert v["held"] == "by the child"
+    v["mine"] = 2
+    assert v["mine"] == 2
