@@ -27,6 +27,21 @@ def pytest_configure(config):
         "markers",
         "new: needs the new package (not in the original module, or a deliberate difference)",
     )
+    config.addinivalue_line(
+        "markers",
+        "keyring: needs a usable OS keyring (CI runs the suite under `keyctl session -`);"
+        " where there is none these tests fail, saying why: deselect them with -m 'not keyring'",
+    )
+
+
+# Modules whose every test needs the new package, written without the marker.
+_NEW_MODULES = {"test_rust_interop.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in _NEW_MODULES:
+            item.add_marker(pytest.mark.new)
 
 
 @pytest.fixture(autouse=True)

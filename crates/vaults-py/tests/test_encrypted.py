@@ -249,3 +249,51 @@ def test_swapped_values_raise_integrity_error(root):
         w["first"]
     with pytest.raises(vaults.IntegrityError):
         w["second"]
+
+
+# -- the OS keyring ------------------------------------------------------------------------
+
+
+def keyring_open(name, **kw):
+    """Opens with keyring=True; fails (not skips) with the reason when the keyring is unusable."""
+    try:
+        return vaults.EncryptedVault(name, keyring=True, kdf="fast", **kw)
+    except vaults.VaultError as e:
+        text = str(e)
+        if "keyring" in text and ("no access" in text or "no usable" in text or "unusable" in text):
+            pytest.fail(
+                f"the OS keyring is unusable here ({text}): run under `keyctl session -` "
+                "as CI does, or deselect these tests with -m 'not keyring'"
+            )
+        raise
+
+
+@pytest.mark.keyring
+def test_a_passphrase_stores_the_key_in_the_keyring_for_later_opens():
+    v = keyring_open("kr", passphrase="the passphrase")
+    v["k"] = "v"
+    v.close()
+    w = keyring_open("kr")
+    assert w["k"] == "v"
+    w["k2"] = 2
+    w.close()
+    # The passphrase still opens it too.
+    assert enc("kr", "the passphrase")["k2"] == 2
+
+
+@pytest.mark.keyring
+def test_a_wrong_passphrase_stores_nothing_in_the_keyring():
+    enc("kr2", "right").close()
+    with pytest.raises(vaults.WrongPassphrase):
+        keyring_open("kr2", passphrase="wrong")
+    with pytest.raises(vaults.VaultError):
+        vaults.EncryptedVault("kr2", keyring=True, kdf="fast")
+
+
+@pytest.mark.keyring
+def test_the_keyring_key_is_per_vault():
+    keyring_open("kr-a", passphrase="a").close()
+    enc("kr-b", "b").close()
+    with pytest.raises(vaults.VaultError):
+        vaults.EncryptedVault("kr-b", keyring=True, kdf="fast")
+    assert len(keyring_open("kr-a")) == 0

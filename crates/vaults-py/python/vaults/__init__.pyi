@@ -4,7 +4,7 @@ import datetime
 import logging
 import os
 from types import TracebackType
-from typing import Any, Dict, Generic, Iterable, Iterator, List, Mapping, Optional, Tuple, Type, TypeVar, Union, final
+from typing import Any, Dict, Generic, Iterable, Iterator, List, Literal, Mapping, Optional, Tuple, Type, TypeVar, Union, final
 
 __all__ = [
     "EncryptedVault",
@@ -27,6 +27,11 @@ _StrPath = Union[str, "os.PathLike[str]"]
 _Ttl = Union[int, float, datetime.timedelta]
 _Passphrase = Union[str, bytes, bytearray]
 _V = TypeVar("_V", bound="Vault")
+# "full": an acknowledged write survives power loss (one fsync a write);
+# "normal": the last writes may be lost on power loss, never on a crash.
+_Durability = Literal["full", "normal"]
+# "default": Argon2id, 64 MiB; "fast": the minimum cost, for tests only.
+_Kdf = Literal["default", "fast"]
 
 MAX_VALUE_LEN: int
 """The largest encoded value a vault stores: 64 MiB."""
@@ -97,6 +102,7 @@ class Vault:
         thread_safe: bool = False,
         *,
         clock: Optional[ManualClock] = None,
+        durability: _Durability = "full",
     ) -> None: ...
 
     # The original interface.
@@ -160,5 +166,6 @@ class EncryptedVault(Vault):
         thread_safe: bool = False,
         *,
         clock: Optional[ManualClock] = None,
-        kdf: str = "default",
+        kdf: _Kdf = "default",
+        durability: _Durability = "full",
     ) -> None: ...
