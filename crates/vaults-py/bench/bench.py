@@ -7,6 +7,8 @@ and the same disk:
 
 - ``vaults``     this package, ``Vault``
 - ``vaults-enc`` this package, ``EncryptedVault`` (the default KDF; opening is not timed)
+- ``vaults-normal`` this package, ``Vault(durability="normal")``: no fsync per
+                 commit, like diskcache's defaults (skipped on a build without the option)
 - ``original``   the original pure-Python module as shipped (logging on: its
                  DEBUG logger writes ``vaults.log`` in a temporary working directory)
 - ``sqlitedict`` and ``diskcache`` (``pip install sqlitedict diskcache``; a peer
@@ -134,6 +136,24 @@ class EncryptedPeer(VaultsPeer):
     def open(self, name):
         self.mod.set_root_path(self.root)
         return self.mod.EncryptedVault(name, passphrase="bench passphrase")
+
+
+class NormalDurabilityPeer(VaultsPeer):
+    """``Vault(..., durability="normal")``: no fsync per commit, as diskcache's
+    default (WAL, synchronous=NORMAL): the like-for-like comparison on put."""
+
+    name = "vaults-normal"
+
+    def __init__(self, base):
+        super().__init__(base)
+        import inspect
+
+        if "durability" not in inspect.signature(self.mod.Vault.__init__).parameters:
+            raise ImportError("this build of vaults has no durability= option")
+
+    def open(self, name):
+        self.mod.set_root_path(self.root)
+        return self.mod.Vault(name, durability="normal")
 
 
 class OriginalPeer:
@@ -447,7 +467,7 @@ def main(argv=None):
                     help="the original module: its vaults.py or the folder holding it")
     ap.add_argument("--json", metavar="PATH", help="write every sample, the medians and the ratios here")
     ap.add_argument("--dir", help="where the vault files go (default: a new temporary directory)")
-    ap.add_argument("--peers", help="comma-separated subset of: vaults,vaults-enc,original,sqlitedict,diskcache")
+    ap.add_argument("--peers", help="comma-separated subset of: vaults,vaults-enc,vaults-normal,original,sqlitedict,diskcache")
     ap.add_argument("--cap", type=float, default=1.5,
                     help="seconds a sample may last: slower peers do fewer operations (default 1.5)")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every sample as it is taken")
@@ -465,6 +485,7 @@ def main(argv=None):
     makers = [
         ("vaults", lambda: VaultsPeer(base)),
         ("vaults-enc", lambda: EncryptedPeer(base)),
+        ("vaults-normal", lambda: NormalDurabilityPeer(base)),
         ("original", lambda: OriginalPeer(base, args.original)),
         ("sqlitedict", lambda: SqliteDictPeer(base)),
         ("diskcache", lambda: DiskCachePeer(base)),

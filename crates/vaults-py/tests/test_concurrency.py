@@ -116,10 +116,13 @@ CHILD = textwrap.dedent(
     """
     import os, sys, time
     import vaults
-    root, name, who, n, go, mode = sys.argv[1:7]
+    root, name, who, n, go, mode, kind = sys.argv[1:8]
     n, who = int(n), int(who)
     vaults.set_root_path(root)
-    v = vaults.Vault(name)
+    if kind == "encrypted":
+        v = vaults.EncryptedVault(name, passphrase="pw", kdf="fast")
+    else:
+        v = vaults.Vault(name)
     deadline = time.time() + 60
     while not os.path.exists(go):
         if time.time() > deadline:
@@ -138,13 +141,13 @@ CHILD = textwrap.dedent(
 )
 
 
-def run_processes(tmp_path, child_env, name, mode, n, count=2):
+def run_processes(tmp_path, child_env, name, mode, n, count=2, kind="plain"):
     go = str(tmp_path / f"go-{mode}")
     cwd = tmp_path / "cwd"
     cwd.mkdir(exist_ok=True)
     procs = [
         subprocess.Popen(
-            [PYTHON, "-c", CHILD, str(tmp_path), name, str(who), str(n), go, mode],
+            [PYTHON, "-c", CHILD, str(tmp_path), name, str(who), str(n), go, mode, kind],
             cwd=cwd, env=child_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         for who in range(count)
@@ -168,11 +171,15 @@ def test_two_processes_write_one_vault(tmp_path, child_env):
 
 
 @pytest.mark.new
-def test_two_processes_increment_one_counter_in_transactions(tmp_path, child_env):
-    v = vaults.Vault("pcounter")
+@pytest.mark.parametrize("kind", ["plain", "encrypted"])
+def test_two_processes_increment_one_counter_in_transactions(tmp_path, child_env, kind):
+    if kind == "encrypted":
+        v = vaults.EncryptedVault("pcounter", passphrase="pw", kdf="fast")
+    else:
+        v = vaults.Vault("pcounter")
     v["counter"] = 0
     n = 150
-    run_processes(tmp_path, child_env, "pcounter", "counter", n)
+    run_processes(tmp_path, child_env, "pcounter", "counter", n, kind=kind)
     assert v["counter"] == 2 * n
 
 

@@ -125,3 +125,15 @@ v.get("k"); v.get("missing"); v.pop("k")
     assert r.returncode == 0, r.stderr
     assert sorted(os.listdir(cwd)) == ["r"]
     assert not list(cwd.rglob("*.log"))
+
+
+@pytest.mark.new
+def test_the_original_module_path_reexports_the_package(tmp_path):
+    # Apps that vendored the original as vaults/vaults.py import vaults.vaults.
+    from vaults import vaults as inner
+
+    assert inner.Vault is vaults.Vault
+    assert inner.VaultError is vaults.VaultError
+    inner.set_root_path(str(tmp_path / "via-inner"))
+    v = vaults.Vault("x")
+    assert v.db_path == os.path.join(str(tmp_path / "via-inner"), "vaults", "x.db")
