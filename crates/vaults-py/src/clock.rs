@@ -40,8 +40,12 @@ impl ManualClock {
         Ok(ManualClock(vaults::ManualClock::new(ms)))
     }
 
-    /// Moves the clock forward by `seconds` (not backward).
-    fn advance(&self, seconds: f64) -> PyResult<()> {
+    /// Moves the clock forward by `seconds` (a number or a `timedelta`; not backward).
+    fn advance(&self, seconds: &Bound<'_, PyAny>) -> PyResult<()> {
+        let seconds: f64 = match seconds.hasattr("total_seconds")? {
+            true => seconds.call_method0("total_seconds")?.extract()?,
+            false => seconds.extract()?,
+        };
         if !seconds.is_finite() || seconds < 0.0 {
             return Err(
                 Class::InvalidInput.err("advance takes a finite, non-negative number of seconds")

@@ -177,9 +177,20 @@ impl Store {
         };
         let vault = py
             .detach(|| -> vaults::Result<EncryptedVault> {
+                let mut created = false;
                 let mut vault = match (&passphrase, &ring) {
                     (Some(pass), _) if create => {
-                        EncryptedVault::open_or_create_with(&options, &path, pass, params)?
+                        match EncryptedVault::create_with(&options, &path, pass, params) {
+                            Ok(v) => {
+                                created = true;
+                                v
+                            }
+                            // It exists (or another process just made it): open it.
+                            Err(vaults::Error::VaultExists { .. }) => {
+                                EncryptedVault::open_with(&options, &path, pass)?
+                            }
+                            Err(e) => return Err(e),
+                        }
                     }
                     (Some(pass), _) => EncryptedVault::open_with(&options, &path, pass)?,
                     (None, Some(ring)) => vaults::LockedVault::open_with(&options, &path)?
@@ -192,12 +203,12 @@ impl Store {
                 if let (Some(_), Some(ring)) = (&passphrase, ring) {
                     // Later opens may then use the keyring alone.
                     vault.set_keyring(ring);
-                    let has_keyring_slot = vault
-                        .slots()?
-                        .iter()
-                        .any(|s| matches!(s, vaults::SlotInfo::Keyring { .. }));
-                    if !has_keyring_slot {
-                        vault.add_keyring_slot()?;
+                    if let Err(e) = ensure_keyring_slot(&vault) {
+                        // A vault made by this call is not left behind half set up.
+                        if created {
+                            let _ = vault.destroy();
+                        }
+                        return Err(e);
                     }
                 }
                 Ok(vault)
@@ -511,6 +522,18 @@ impl Store {
             .unwrap_or_else(PoisonError::into_inner)
             .take()
     }
+}
+
+/// Adds a keyring slot unless the vault has one.
+fn ensure_keyring_slot(vault: &EncryptedVault) -> vaults::Result<()> {
+    let has_one = vault
+        .slots()?
+        .iter()
+        .any(|s| matches!(s, vaults::SlotInfo::Keyring { .. }));
+    if !has_one {
+        vault.add_keyring_slot()?;
+    }
+    Ok(())
 }
 
 fn remove_files(path: &std::path::Path) -> vaults::Result<()> {

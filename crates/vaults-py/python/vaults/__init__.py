@@ -32,11 +32,18 @@ from ._errors import (
 
 ManualClock = _native.ManualClock
 
+#: The largest value a vault stores, in bytes of its encoding (64 MiB).
+MAX_VALUE_LEN: int = _native.MAX_VALUE_LEN
+#: The longest entry name, in UTF-8 bytes.
+MAX_NAME_LEN: int = _native.MAX_NAME_LEN
+
 __all__ = [
     "EncryptedVault",
     "IntegrityError",
     "InvalidInput",
     "LegacyFormatError",
+    "MAX_NAME_LEN",
+    "MAX_VALUE_LEN",
     "ManualClock",
     "Vault",
     "VaultBusy",

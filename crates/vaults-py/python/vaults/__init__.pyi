@@ -11,6 +11,7 @@ __all__ = [
     "IntegrityError",
     "InvalidInput",
     "LegacyFormatError",
+    "MAX_NAME_LEN",
     "MAX_VALUE_LEN",
     "ManualClock",
     "Vault",
@@ -33,6 +34,7 @@ _Durability = Literal["full", "normal"]
 # "default": Argon2id, 64 MiB; "fast": the minimum cost, for tests only.
 _Kdf = Literal["default", "fast"]
 
+MAX_NAME_LEN: int
 MAX_VALUE_LEN: int
 """The largest encoded value a vault stores: 64 MiB."""
 

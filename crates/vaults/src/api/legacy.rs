@@ -66,10 +66,25 @@ pub fn is_legacy(path: impl AsRef<Path>) -> Result<bool> {
 /// ```
 ///
 /// # Errors
-/// [`Error::NotAVault`] when the file is not a legacy file;
-/// [`Error::LegacyUnsupported`] when a blob does not decode.
+/// [`Error::LegacyUnsupported`] when the file is not a legacy file or a blob
+/// does not decode.
 pub fn read(path: impl AsRef<Path>) -> Result<Vec<LegacyEntry>> {
-    read_rows_checked(path.as_ref(), true)
+    let path = path.as_ref();
+    read_rows_checked(path, true).map_err(|e| not_legacy(e, path))
+}
+
+/// [`Error::NotAVault`] from reading a file as a legacy one, said as what it
+/// means here.
+fn not_legacy(e: Error, path: &Path) -> Error {
+    match e {
+        Error::NotAVault { .. } => Error::LegacyUnsupported {
+            reason: format!(
+                "{} is not a file of the original Python vaults module",
+                path.display()
+            ),
+        },
+        other => other,
+    }
 }
 
 fn read_rows_checked(path: &Path, decode: bool) -> Result<Vec<LegacyEntry>> {
@@ -110,16 +125,15 @@ fn read_rows_checked(path: &Path, decode: bool) -> Result<Vec<LegacyEntry>> {
 /// ```
 ///
 /// # Errors
-/// [`Error::NotAVault`] when `path` is not a legacy file,
-/// [`Error::LegacyUnsupported`] when `PATH.legacy` already holds another
-/// file, a name or value error from storing `entries`, or an I/O error.
+/// [`Error::LegacyUnsupported`] when `path` is not a legacy file or
+/// `PATH.legacy` already holds another file, a name or value error from storing `entries`, or an I/O error.
 /// Nothing at `PATH` changes on error.
 pub fn migrate(
     path: impl AsRef<Path>,
     entries: impl IntoIterator<Item = (String, ciborium::Value)>,
 ) -> Result<PathBuf> {
     let path = path.as_ref();
-    read_rows(path)?;
+    read_rows(path).map_err(|e| not_legacy(e, path))?;
     let kept = with_suffix(path, ".legacy");
     if kept.exists() && !same_file(path, &kept)? {
         return Err(Error::LegacyUnsupported {

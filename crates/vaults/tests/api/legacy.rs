@@ -90,7 +90,7 @@ fn migrate_writes_a_vault_in_place_and_keeps_the_original() {
     // The new file is not a legacy file any more: migrating again is refused.
     assert!(matches!(
         legacy::migrate(&path, []),
-        Err(Error::NotAVault { .. })
+        Err(Error::LegacyUnsupported { .. })
     ));
 }
 
@@ -119,7 +119,9 @@ fn a_vault_or_another_database_is_not_a_legacy_file() {
         .unwrap()
         .execute("CREATE TABLE t (x)", [])
         .unwrap();
-    assert!(matches!(legacy::read(&other), Err(Error::NotAVault { .. })));
+    let e = legacy::read(&other).unwrap_err();
+    assert!(matches!(e, Error::LegacyUnsupported { .. }), "{e:?}");
+    assert!(e.to_string().contains("not a file of the original"), "{e}");
     assert!(matches!(
         legacy::read(dir.path().join("missing.db")),
         Err(Error::VaultNotFound { .. })
