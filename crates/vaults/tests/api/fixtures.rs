@@ -390,7 +390,7 @@ fn fixtures_are_checkpointed_files_only() {
 /// Writes every fixture into `tests/data/`. Run it only to add fixtures for
 /// a new format version: the v1 files must stay as committed.
 ///
-/// `cargo test --test fixtures -- --ignored regenerate_fixtures`
+/// `cargo test -p vaults --test api -- --ignored fixtures::regenerate_fixtures`
 #[test]
 #[ignore = "writes tests/data/; run by hand (see tests/data/README.md)"]
 fn regenerate_fixtures() -> TestResult {
