@@ -1,5 +1,5 @@
 //! The workloads measured by the divan benches (`benches/ops.rs`) and the
-//! comparison program (`examples/compare.rs`), each done three ways on the
+//! comparison program (`examples/compare/`), each done three ways on the
 //! same schema: raw rusqlite running the vault's own SQL with its pragmas
 //! (the limit of this design), `Vault`, and `EncryptedVault`.
 //!

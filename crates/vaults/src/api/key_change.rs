@@ -43,6 +43,18 @@ impl KeyChange {
     /// because another connection held the vault while the WAL was to be
     /// truncated (or the truncation failed). The change itself is committed
     /// either way.
+    ///
+    /// ```
+    /// use vaults::{EncryptedVault, KdfParams, Passphrase};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let pass = Passphrase::new("correct horse battery staple")?;
+    /// let vault = EncryptedVault::create(dir.path().join("v.db"), &pass, KdfParams::MIN)?;
+    /// let second = vault.add_passphrase_slot(&pass, KdfParams::MIN)?;
+    /// let change = vault.remove_slot(second)?;
+    /// assert!(!change.old_material_may_remain()); // nobody else has the vault open
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn old_material_may_remain(&self) -> bool {
         !self.purged
     }

@@ -38,11 +38,38 @@ impl fmt::Debug for Keyring {
 impl Keyring {
     /// keyring-core's process-wide default store, as set by the application
     /// with `keyring_core::set_default_store`.
+    ///
+    /// The store is looked up when a keyring slot is used, not here.
+    ///
+    /// ```
+    /// use vaults::{EncryptedVault, KdfParams, Keyring, Passphrase};
+    ///
+    /// let pass = Passphrase::new("correct horse battery staple")?;
+    /// let mut vault = EncryptedVault::create_in_memory(&pass, KdfParams::MIN)?;
+    /// vault.set_keyring(Keyring::default_store());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn default_store() -> Self {
         Self { store: None }
     }
 
     /// A specific store.
+    ///
+    /// ```
+    /// use vaults::{EncryptedVault, KdfParams, Keyring, LockedVault, Passphrase};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("secrets.db");
+    /// let pass = Passphrase::new("correct horse battery staple")?;
+    /// let keyring = Keyring::with_store(keyring_core::mock::Store::new()?);
+    /// let mut vault = EncryptedVault::create(&path, &pass, KdfParams::MIN)?;
+    /// vault.set_keyring(keyring.clone());
+    /// let slot = vault.add_keyring_slot()?;
+    /// vault.close()?;
+    /// let vault = LockedVault::open(&path)?.unlock_with_keyring(&keyring)?;
+    /// assert_eq!(vault.unlocked_slot(), slot);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_store(store: Arc<CredentialStore>) -> Self {
         Self { store: Some(store) }
     }

@@ -36,6 +36,25 @@ impl fmt::Debug for UnlockedKey {
 
 impl UnlockedKey {
     /// Rebuilds a key from its bytes (as stored by a cache).
+    ///
+    /// ```
+    /// use vaults::{EncryptedVault, KdfParams, Passphrase, Store, UnlockedKey};
+    /// use zeroize::Zeroizing;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("secrets.db");
+    /// let pass = Passphrase::new("correct horse battery staple")?;
+    /// let vault = EncryptedVault::create(&path, &pass, KdfParams::MIN)?;
+    /// vault.put("k", "v")?;
+    /// // What a cache kept, read back into a buffer wiped on drop.
+    /// let cached = Zeroizing::new(*vault.unlocked_key().as_bytes());
+    /// vault.close()?;
+    ///
+    /// let key = UnlockedKey::from_bytes(cached);
+    /// let vault = vaults::LockedVault::open(&path)?.unlock_with_key(&key)?;
+    /// assert_eq!(vault.get::<String>("k")?.as_deref(), Some("v"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_bytes(bytes: Zeroizing<[u8; 32]>) -> Self {
         Self::copy_of(&bytes)
     }
@@ -59,6 +78,17 @@ impl UnlockedKey {
     }
 
     /// The key's bytes, for a cache to store.
+    ///
+    /// ```
+    /// use vaults::{EncryptedVault, KdfParams, Passphrase, UnlockedKey};
+    ///
+    /// let pass = Passphrase::new("correct horse battery staple")?;
+    /// let vault = EncryptedVault::create_in_memory(&pass, KdfParams::MIN)?;
+    /// let key = vault.unlocked_key();
+    /// let copy = UnlockedKey::from_slice(key.as_bytes()).expect("32 bytes");
+    /// assert_eq!(copy.as_bytes(), key.as_bytes());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn as_bytes(&self) -> &[u8; 32] {
         self.0.expose_secret()
     }
@@ -167,6 +197,18 @@ impl LockedVault {
     /// why: parameters outside the floor and ceiling, or over the budget.
     /// Known before any Argon2 runs, so a caller can warn first.
     ///
+    /// ```
+    /// use vaults::{EncryptedVault, KdfParams, LockedVault, Passphrase};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("secrets.db");
+    /// let pass = Passphrase::new("correct horse battery staple")?;
+    /// EncryptedVault::create(&path, &pass, KdfParams::MIN)?;
+    /// // Every slot is within the default floor and ceiling.
+    /// assert!(LockedVault::open(&path)?.skipped_slots()?.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     /// [`Error::TooManySlots`] for a file with more than [`MAX_SLOTS`](crate::MAX_SLOTS) slots.
     pub fn skipped_slots(&self) -> Result<Vec<SkippedSlot>> {
@@ -175,23 +217,78 @@ impl LockedVault {
 
     /// The keyring that keyring slots use from now on (default:
     /// [`Keyring::default_store`]).
+    ///
+    /// ```
+    /// use vaults::{EncryptedVault, KdfParams, Keyring, LockedVault, Passphrase};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("secrets.db");
+    /// let pass = Passphrase::new("correct horse battery staple")?;
+    /// // A keyring of this process only (keyring-core's mock store).
+    /// let keyring = Keyring::with_store(keyring_core::mock::Store::new()?);
+    /// EncryptedVault::create(&path, &pass, KdfParams::MIN)?;
+    ///
+    /// // The unlocked handle adds keyring slots to this keyring.
+    /// let vault = LockedVault::open(&path)?.with_keyring(keyring.clone()).unlock(&pass)?;
+    /// vault.add_keyring_slot()?;
+    /// vault.close()?;
+    /// LockedVault::open(&path)?.unlock_with_keyring(&keyring)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_keyring(mut self, keyring: Keyring) -> Self {
         self.keyring = keyring;
         self
     }
 
     /// The vault's random 16-byte id.
+    ///
+    /// ```
+    /// use vaults::{EncryptedVault, KdfParams, LockedVault, Passphrase};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("secrets.db");
+    /// let pass = Passphrase::new("correct horse battery staple")?;
+    /// let id = EncryptedVault::create(&path, &pass, KdfParams::MIN)?.id();
+    /// assert_eq!(LockedVault::open(&path)?.id(), id);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn id(&self) -> [u8; 16] {
         self.engine.vault_id()
     }
 
     /// The file behind this vault.
+    ///
+    /// ```
+    /// use vaults::{EncryptedVault, KdfParams, LockedVault, Passphrase};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("secrets.db");
+    /// let pass = Passphrase::new("correct horse battery staple")?;
+    /// EncryptedVault::create(&path, &pass, KdfParams::MIN)?;
+    /// assert_eq!(LockedVault::open(&path)?.path(), Some(path.as_path()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn path(&self) -> Option<&Path> {
         self.engine.path()
     }
 
     /// The key slots, by id (read when the vault was opened; not yet
     /// authenticated, since that needs the key).
+    ///
+    /// ```
+    /// use vaults::{EncryptedVault, KdfParams, LockedVault, Passphrase, SlotInfo};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("secrets.db");
+    /// let pass = Passphrase::new("correct horse battery staple")?;
+    /// EncryptedVault::create(&path, &pass, KdfParams::MIN)?;
+    /// let slots = LockedVault::open(&path)?.slots();
+    /// assert_eq!(
+    ///     slots,
+    ///     [SlotInfo::Passphrase { id: 1, params: KdfParams::MIN }]
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn slots(&self) -> Vec<SlotInfo> {
         self.meta
             .slots

@@ -79,6 +79,18 @@ impl OpenOptions {
     }
 
     /// How hard a commit waits for the disk.
+    ///
+    /// ```
+    /// use vaults::{Durability, OpenOptions, Store};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// // Sessions can be lost to a power cut; each commit waits less.
+    /// let sessions = OpenOptions::new()
+    ///     .durability(Durability::Normal)
+    ///     .open_or_create(dir.path().join("sessions.db"))?;
+    /// sessions.put("sess-1", "alice")?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn durability(mut self, durability: Durability) -> Self {
         self.settings.durability = durability;
         self
@@ -88,6 +100,23 @@ impl OpenOptions {
     /// with [`Error::Busy`](crate::Error::Busy); also how long a key change waits for other
     /// connections to end their reads before it reports, in its
     /// [`KeyChange`](crate::KeyChange), that old key material may remain.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use vaults::{Error, OpenOptions, Store};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("app.db");
+    /// let options = OpenOptions::new().busy_timeout(Duration::from_millis(50));
+    /// let first = options.open_or_create(&path)?;
+    /// let second = options.open(&path)?;
+    /// // While `first` holds the write lock, `second` gives up after 50 ms.
+    /// first.transaction(|_| {
+    ///     assert!(matches!(second.put("k", &1), Err(Error::Busy)));
+    ///     Ok(())
+    /// })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.settings.busy_timeout = timeout;
         self
@@ -96,12 +125,38 @@ impl OpenOptions {
     /// Caps the vault file at about `bytes` (whole pages; never below its
     /// current size). A write that would pass it fails with [`Error::Full`](crate::Error::Full),
     /// and succeeds again once entries are removed. Default: no cap.
+    ///
+    /// ```
+    /// use vaults::{Error, OpenOptions, Store};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let vault = OpenOptions::new()
+    ///     .max_size(64 * 1024)
+    ///     .open_or_create(dir.path().join("small.db"))?;
+    /// vault.put_bytes("small", &[1; 100])?;
+    /// let big = vec![7u8; 256 * 1024];
+    /// assert!(matches!(vault.put_bytes("big", &big), Err(Error::Full)));
+    /// assert!(vault.contains("small")?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn max_size(mut self, bytes: u64) -> Self {
         self.settings.max_size = Some(bytes);
         self
     }
 
     /// The clock expiry is decided against (a [`ManualClock`](crate::ManualClock) in tests).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use vaults::{ManualClock, OpenOptions, Store};
+    ///
+    /// let clock = ManualClock::new(1_700_000_000_000); // ms since the epoch
+    /// let vault = OpenOptions::new().clock(clock.clone()).open_in_memory()?;
+    /// vault.put_with_ttl("token", "abc", Duration::from_secs(60))?;
+    /// clock.advance(Duration::from_secs(61));
+    /// assert_eq!(vault.get::<String>("token")?, None);
+    /// # Ok::<(), vaults::Error>(())
+    /// ```
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
         self

@@ -50,6 +50,17 @@ impl SlotInfo {
     }
 
     /// The slot's id.
+    ///
+    /// ```
+    /// use vaults::{EncryptedVault, KdfParams, Passphrase};
+    ///
+    /// let pass = Passphrase::new("correct horse battery staple")?;
+    /// let vault = EncryptedVault::create_in_memory(&pass, KdfParams::MIN)?;
+    /// let second = vault.add_passphrase_slot(&pass, KdfParams::MIN)?;
+    /// let ids: Vec<u32> = vault.slots()?.iter().map(|s| s.id()).collect();
+    /// assert_eq!(ids, [1, second]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn id(&self) -> u32 {
         match self {
             SlotInfo::Passphrase { id, .. } | SlotInfo::Keyring { id, .. } => *id,

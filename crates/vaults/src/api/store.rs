@@ -633,7 +633,7 @@ pub trait Store: Scoped {
     ///     tx.put("balance", &0)?;
     ///     Err::<(), _>(Error::Busy) // any error rolls back
     /// });
-    /// assert!(failed.is_err());
+    /// assert!(matches!(failed, Err(Error::Busy)));
     /// assert_eq!(vault.get::<i32>("balance")?, Some(100));
     /// # Ok::<(), vaults::Error>(())
     /// ```

@@ -103,7 +103,7 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
 /// many.resize(5 + (2 << 20), 0x00);
 /// assert!(vaults::check_cbor(&[0x83, 0x01, 0x02, 0x03])?); // [1, 2, 3]
 /// assert!(!vaults::check_cbor(&[0x83, 0x01])?); // cut short
-/// assert!(vaults::check_cbor(&many).is_err());
+/// assert!(matches!(vaults::check_cbor(&many), Err(vaults::Error::Decode { .. })));
 /// # Ok::<(), vaults::Error>(())
 /// ```
 ///
@@ -347,7 +347,10 @@ mod tests {
         for head in [0x5bu8, 0x9b] {
             let mut bytes = vec![head, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
             bytes.extend_from_slice(&[0u8; 8]);
-            assert!(decode::<ciborium::Value>(&bytes).is_err());
+            assert!(matches!(
+                decode::<ciborium::Value>(&bytes),
+                Err(Error::Decode { .. })
+            ));
         }
     }
 
@@ -398,7 +401,7 @@ mod tests {
         bytes.resize(5 + MAX_ITEMS, 0x00);
         let err = decode::<ciborium::Value>(&bytes).unwrap_err();
         assert!(err.to_string().contains("more than 1048576 items"), "{err}");
-        assert!(check_cbor(&bytes).is_err());
+        assert!(matches!(check_cbor(&bytes), Err(Error::Decode { .. })));
         // One item fewer fits.
         bytes[1..5].copy_from_slice(&u32::try_from(MAX_ITEMS - 1).unwrap().to_be_bytes());
         bytes.pop();
@@ -411,7 +414,7 @@ mod tests {
         let mut map = vec![0xba];
         map.extend_from_slice(&u32::try_from(MAX_ITEMS / 2).unwrap().to_be_bytes());
         map.resize(5 + MAX_ITEMS, 0x00);
-        assert!(check_cbor(&map).is_err());
+        assert!(matches!(check_cbor(&map), Err(Error::Decode { .. })));
     }
 
     /// Serializes as a CBOR byte string: one item whatever its length.
@@ -435,7 +438,7 @@ mod tests {
     fn deep_nesting_is_refused_by_the_walk() {
         let mut bytes = vec![0x81u8; RECURSION_LIMIT + 1];
         bytes.push(0x00);
-        assert!(check_cbor(&bytes).is_err());
+        assert!(matches!(check_cbor(&bytes), Err(Error::Decode { .. })));
         let mut fits = vec![0x81u8; RECURSION_LIMIT];
         fits.push(0x00);
         assert!(check_cbor(&fits).unwrap());
@@ -445,8 +448,17 @@ mod tests {
     fn garbage_and_truncation_give_typed_errors() {
         let buf = encode(&vec!["alpha".to_owned(), "beta".to_owned()]).unwrap();
         for cut in 0..buf.len() {
-            assert!(decode::<Vec<String>>(&buf[..cut]).is_err());
+            assert!(
+                matches!(
+                    decode::<Vec<String>>(&buf[..cut]),
+                    Err(Error::Decode { .. })
+                ),
+                "cut at {cut}"
+            );
         }
-        assert!(decode::<String>(&[0xff, 0xfe, 0xfd]).is_err());
+        assert!(matches!(
+            decode::<String>(&[0xff, 0xfe, 0xfd]),
+            Err(Error::Decode { .. })
+        ));
     }
 }

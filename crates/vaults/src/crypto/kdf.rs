@@ -140,7 +140,7 @@ impl fmt::Debug for Passphrase {
 /// assert_eq!(strong.memory_kib(), 262_144);
 ///
 /// // Below the floor of 19 MiB.
-/// assert!(KdfParams::new(8 * 1024, 3, 1).is_err());
+/// assert!(matches!(KdfParams::new(8 * 1024, 3, 1), Err(vaults::Error::KdfParams { .. })));
 /// # Ok(())
 /// # }
 /// ```
@@ -195,7 +195,7 @@ impl KdfParams {
     /// use vaults::KdfParams;
     ///
     /// assert_eq!(KdfParams::new(64 * 1024, 3, 1)?, KdfParams::DEFAULT);
-    /// assert!(KdfParams::new(64 * 1024, 11, 1).is_err());
+    /// assert!(matches!(KdfParams::new(64 * 1024, 11, 1), Err(vaults::Error::KdfParams { .. })));
     /// # Ok(())
     /// # }
     /// ```
@@ -217,7 +217,7 @@ impl KdfParams {
     /// use vaults::{KdfCeiling, KdfParams};
     ///
     /// let slow = KdfParams::new_within(2 * 1024 * 1024, 4, 1, &KdfCeiling::HIGHEST)?;
-    /// assert!(KdfParams::new(2 * 1024 * 1024, 4, 1).is_err());
+    /// assert!(matches!(KdfParams::new(2 * 1024 * 1024, 4, 1), Err(vaults::Error::KdfParams { .. })));
     /// # drop(slow);
     /// # Ok(())
     /// # }
@@ -320,7 +320,8 @@ impl KdfParams {
 /// assert_eq!(KdfCeiling::default().max(), KdfParams::MAX);
 /// let raised = KdfCeiling::new(2 * 1024 * 1024, 10, 8)?;
 /// assert!(raised.budget() > KdfCeiling::DEFAULT.budget());
-/// assert!(KdfCeiling::new(8 * 1024 * 1024, 10, 8).is_err()); // over the highest
+/// let over = KdfCeiling::new(8 * 1024 * 1024, 10, 8); // over the highest
+/// assert!(matches!(over, Err(vaults::Error::KdfParams { .. })));
 /// # Ok(())
 /// # }
 /// ```

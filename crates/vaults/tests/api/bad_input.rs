@@ -151,7 +151,11 @@ fn a_folder_where_the_file_should_be_is_an_error() -> TestResult {
     let path = dir.path().join("folder.db");
     std::fs::create_dir(&path)?;
     for res in open_both(&path) {
-        assert!(res.is_err());
+        let e = res.unwrap_err();
+        assert!(
+            matches!(&e, Error::NotAVault { path: p } if *p == path),
+            "{e:?}"
+        );
     }
     Ok(())
 }

@@ -141,7 +141,11 @@ fn everyday<S: Store>(s: &S) -> vaults::Result<()> {
     assert_eq!(s.pop::<String>("p")?.as_deref(), Some("x"));
     assert_eq!(s.pop::<String>("p")?, None);
     s.put("p", &9)?;
-    assert!(s.pop::<String>("p").is_err(), "a value of another type");
+    let res = s.pop::<String>("p");
+    assert!(
+        matches!(res, Err(Error::Decode { .. })),
+        "a value of another type: {res:?}"
+    );
     assert!(s.contains("p")?, "a failed pop leaves the entry");
     assert_eq!(s.pop::<i32>("p")?, Some(9));
     assert_eq!(s.pop::<i32>("p")?, None);
@@ -178,7 +182,8 @@ fn everyday<S: Store>(s: &S) -> vaults::Result<()> {
     assert_eq!(s.pop_many::<i32, _, _>(["x", "nope"])?, [Some(10), None]);
     assert_eq!(s.get_or_insert("retries", 3)?, 3);
     assert_eq!(s.get_or_insert("retries", 5)?, 3);
-    assert!(s.put_many([("ok", 1), ("", 2)]).is_err());
+    let res = s.put_many([("ok", 1), ("", 2)]);
+    assert!(matches!(res, Err(Error::InvalidName { .. })), "{res:?}");
     assert!(!s.contains("ok")?, "put_many is all or nothing");
 
     // Streaming over more than one page (256) of rows.
@@ -224,10 +229,8 @@ fn everyday<S: Store>(s: &S) -> vaults::Result<()> {
         s.get_bytes("raw-a")?.as_deref().map(|b| &b[..]),
         Some(&b"last"[..])
     );
-    assert!(
-        s.put_many_bytes([("raw-c", &b"x"[..]), ("", b"y")])
-            .is_err()
-    );
+    let res = s.put_many_bytes([("raw-c", &b"x"[..]), ("", b"y")]);
+    assert!(matches!(res, Err(Error::InvalidName { .. })), "{res:?}");
     assert!(!s.contains("raw-c")?, "put_many_bytes is all or nothing");
     s.clear()?;
     Ok(())
@@ -281,7 +284,7 @@ fn transactions_commit_or_roll_back_as_a_whole() -> TestResult {
             inner.put("b", &2)?;
             Err::<(), _>(Error::Busy)
         });
-        assert!(inner.is_err());
+        assert!(matches!(inner, Err(Error::Busy)), "{inner:?}");
         tx.len()
     })?;
     assert_eq!(n, 2);

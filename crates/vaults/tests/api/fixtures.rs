@@ -357,7 +357,12 @@ fn future_versions_are_refused() -> TestResult {
     // The file with a future schema version is not touched by a refused open.
     let (_dir, path) = copy_of(FUTURE_VERSION);
     let before = std::fs::read(&path)?;
-    assert!(LockedVault::open(&path).is_err());
+    let refused = LockedVault::open(&path);
+    assert!(
+        matches!(refused, Err(Error::UnsupportedVersion { .. })),
+        "{:?}",
+        refused.err()
+    );
     assert_eq!(std::fs::read(&path)?, before);
     Ok(())
 }
@@ -385,7 +390,7 @@ fn fixtures_are_checkpointed_files_only() {
 /// Writes every fixture into `tests/data/`. Run it only to add fixtures for
 /// a new format version: the v1 files must stay as committed.
 ///
-/// `cargo test --test fixtures -- --ignored regenerate_fixtures`
+/// `cargo test -p vaults --test api -- --ignored fixtures::regenerate_fixtures`
 #[test]
 #[ignore = "writes tests/data/; run by hand (see tests/data/README.md)"]
 fn regenerate_fixtures() -> TestResult {

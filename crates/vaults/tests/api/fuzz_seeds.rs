@@ -3,7 +3,7 @@
 //! Run once after a format change (the seeds are committed):
 //!
 //! ```text
-//! cargo test --test fuzz_seeds -- --ignored write_fuzz_seeds
+//! cargo test -p vaults --test api -- --ignored fuzz_seeds::write_fuzz_seeds
 //! ```
 //!
 //! The seeds are real structures (vault files, key slot records, CBOR values,

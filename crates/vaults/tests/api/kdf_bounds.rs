@@ -175,5 +175,8 @@ fn ceilings_stay_between_the_floor_and_the_highest() {
             "({m}, {t}, {p})"
         );
     }
-    assert!(KdfParams::new_within(2 * 1024 * 1024, 3, 1, &KdfCeiling::DEFAULT).is_err());
+    assert!(matches!(
+        KdfParams::new_within(2 * 1024 * 1024, 3, 1, &KdfCeiling::DEFAULT),
+        Err(Error::KdfParams { .. })
+    ));
 }

@@ -106,7 +106,11 @@ fn a_panic_rolls_back_and_the_vault_stays_usable() -> TestResult {
             panic!("boom in the middle of a transaction");
         })
     }));
-    assert!(caught.is_err());
+    let payload = caught.expect_err("the panic reaches the caller");
+    assert_eq!(
+        payload.downcast_ref::<&str>(),
+        Some(&"boom in the middle of a transaction")
+    );
     assert_eq!(snapshot(v)?, before);
     // Plain operations and new transactions work afterwards.
     v.put("after", &1)?;
@@ -130,7 +134,7 @@ fn a_nested_transaction_is_a_savepoint() -> TestResult {
             inner.remove("outer-1")?;
             Err::<(), _>(Error::Busy)
         });
-        assert!(inner.is_err());
+        assert!(matches!(inner, Err(Error::Busy)), "{inner:?}");
         // The inner work is undone; the outer's is intact.
         assert_eq!(tx.get::<i32>("outer-1")?, Some(1));
         assert_eq!(tx.get::<i32>("inner-failed")?, None);
@@ -146,7 +150,7 @@ fn a_nested_transaction_is_a_savepoint() -> TestResult {
         assert_eq!(tx.get::<i32>("doomed")?, Some(5));
         Err::<(), _>(Error::Busy)
     });
-    assert!(res.is_err());
+    assert!(matches!(res, Err(Error::Busy)), "{res:?}");
     assert_eq!(v.get::<i32>("doomed")?, None);
     Ok(())
 }
@@ -163,7 +167,11 @@ fn a_panic_in_a_nested_transaction_rolls_back_only_the_inner_one() -> TestResult
                 panic!("boom in a nested transaction");
             })
         }));
-        assert!(caught.is_err());
+        let payload = caught.expect_err("the panic reaches the caller");
+        assert_eq!(
+            payload.downcast_ref::<&str>(),
+            Some(&"boom in a nested transaction")
+        );
         assert_eq!(tx.get::<i32>("inner")?, None);
         tx.put("outer-after", &3)?;
         Ok(())
@@ -276,16 +284,20 @@ fn a_failed_operation_inside_a_transaction_leaves_no_partial_effect() -> TestRes
         assert!(matches!(tx.pop::<i32>("s"), Err(Error::Decode { .. })));
         assert_eq!(tx.get::<String>("s")?.as_deref(), Some("text"));
         // A batch with an invalid name in the middle stores nothing.
-        assert!(tx.put_many([("c", 3), ("", 4), ("d", 5)]).is_err());
+        let res = tx.put_many([("c", 3), ("", 4), ("d", 5)]);
+        assert!(matches!(res, Err(Error::InvalidName { .. })), "{res:?}");
         assert_eq!(tx.get::<i32>("c")?, None);
         // pop_many failing halfway removes nothing.
-        assert!(tx.pop_many::<i32, _, _>(["a", "s", "b"]).is_err());
+        let res = tx.pop_many::<i32, _, _>(["a", "s", "b"]);
+        assert!(matches!(res, Err(Error::Decode { .. })), "{res:?}");
         assert!(tx.has_keys(["a", "b", "s"])?);
         // get_or_insert of the wrong type changes nothing.
-        assert!(tx.get_or_insert("s", 1).is_err());
+        let res = tx.get_or_insert("s", 1);
+        assert!(matches!(res, Err(Error::Decode { .. })), "{res:?}");
         // pop_item of the wrong type puts the entry back.
         tx.put("newest", "not a number")?;
-        assert!(tx.pop_item::<i32>().is_err());
+        let res = tx.pop_item::<i32>();
+        assert!(matches!(res, Err(Error::Decode { .. })), "{res:?}");
         assert!(tx.contains("newest")?);
         tx.put("after", &6)?;
         Ok(())
