@@ -17,10 +17,11 @@ pub fn pass(s: &str) -> Passphrase {
     Passphrase::new(s).expect("test passphrases are not empty")
 }
 
-/// A fresh folder and the path of a vault file inside it (not created).
+/// A fresh folder and the path of a vault file inside it (not created);
+/// on a server, a fresh vault's URL (see [`crate::engine`]).
 pub fn temp_path() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let path = dir.path().join("vault.db");
+    let path = crate::vault_location(dir.path(), "vault.db");
     (dir, path)
 }
 

@@ -10,11 +10,12 @@ use vaults::{Durability, ManualClock, Vault};
 
 use crate::{T0, TestResult};
 
-/// A vault file in a fresh temporary folder, seen through a manual clock.
+/// A vault file in a fresh temporary folder (or, on a server, a fresh
+/// vault: see [`crate::engine`]), seen through a manual clock.
 pub struct Fixture {
     /// The temporary folder, removed on drop.
     pub dir: TempDir,
-    /// `DIR/test.db`.
+    /// `DIR/test.db`, or the vault's URL on a server.
     pub path: PathBuf,
     /// The clock the vault sees.
     pub clock: ManualClock,
@@ -26,7 +27,7 @@ impl Fixture {
     /// A new vault at `DIR/test.db` with a manual clock at [`T0`].
     pub fn new() -> TestResult<Self> {
         let dir = tempfile::tempdir()?;
-        let path = dir.path().join("test.db");
+        let path = crate::vault_location(dir.path(), "test.db");
         let clock = ManualClock::new(T0);
         let vault = open_with_clock(&path, &clock)?;
         Ok(Self {
@@ -72,10 +73,15 @@ pub fn open_with_clock(path: &Path, clock: &ManualClock) -> vaults::Result<Vault
         .open_or_create(path)
 }
 
-/// A vault in memory seen through a manual clock at [`T0`].
+/// A vault in memory seen through a manual clock at [`T0`] (on a server,
+/// a fresh vault there).
 pub fn memory_with_clock() -> vaults::Result<(Vault, ManualClock)> {
     let clock = ManualClock::new(T0);
-    let vault = Vault::options().clock(clock.clone()).open_in_memory()?;
+    let options = Vault::options().clock(clock.clone());
+    let vault = match crate::on_server() {
+        true => options.open_or_create(crate::vault_location(Path::new(""), "memory"))?,
+        false => options.open_in_memory()?,
+    };
     Ok((vault, clock))
 }
 

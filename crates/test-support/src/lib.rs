@@ -11,10 +11,12 @@ use std::time::Duration;
 
 pub mod child;
 pub mod encrypted;
+pub mod engine;
 pub mod fixture;
 pub mod model;
 
 pub use child::{check_child, child_command, child_env, run_child};
+pub use engine::{on_server, vault_location};
 pub use fixture::{Fixture, assert_no_leak, memory_with_clock, open_with_clock, sidecars};
 pub use model::Model;
 

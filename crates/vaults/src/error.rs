@@ -241,6 +241,45 @@ pub enum Error {
     /// The operating system's random generator failed.
     #[error("the operating system's random generator failed")]
     Rng,
+    /// A vault URL (`postgres://…?vault=NAME`) is malformed.
+    #[error("invalid vault URL: {reason}")]
+    InvalidUrl {
+        /// What is wrong, never quoting a password.
+        reason: String,
+    },
+    /// The database server could not be reached, or the connection to it
+    /// broke (a restart, a network fault, a timeout). Nothing of the
+    /// operation was committed, unless the connection broke while its
+    /// commit was in flight: then it may have been. Worth retrying; see
+    /// [`Error::is_transient`].
+    #[error("the database server is unavailable: {reason}")]
+    Unavailable {
+        /// What failed, naming no secret.
+        reason: String,
+    },
+    /// The database server refused the credentials or the access (a wrong
+    /// password, no `pg_hba.conf` entry, a missing privilege).
+    #[error("the database server refused access: {reason}")]
+    AccessDenied {
+        /// The server's reason, naming no secret.
+        reason: String,
+    },
+    /// An option that this vault's storage does not have (such as a size
+    /// cap on a server).
+    #[error("not supported on this storage: {what}")]
+    Unsupported {
+        /// What was asked for.
+        what: &'static str,
+    },
+    /// Any other error the database server reported.
+    #[error("the database server reported an error: {message} (SQLSTATE {code})")]
+    Server {
+        /// The SQLSTATE code.
+        code: String,
+        /// The server's message (without its detail lines, which may quote
+        /// row contents).
+        message: String,
+    },
     /// An I/O error outside SQLite (creating folders, removing files).
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
@@ -294,6 +333,20 @@ impl From<rusqlite::types::FromSqlError> for Error {
         Error::Corrupt {
             detail: "a stored column has the wrong type",
         }
+    }
+}
+
+impl Error {
+    /// Whether the operation may succeed if simply tried again: the server
+    /// was unavailable ([`Error::Unavailable`]) or another connection held
+    /// the lock too long ([`Error::Busy`]).
+    ///
+    /// ```
+    /// assert!(vaults::Error::Busy.is_transient());
+    /// assert!(!vaults::Error::WrongPassphrase.is_transient());
+    /// ```
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Unavailable { .. } | Error::Busy)
     }
 }
 

@@ -65,9 +65,6 @@ impl EncryptedVault {
     /// says whether that was done. A failure is not an error: the change is
     /// committed, and the caller learns that old material may remain.
     pub(crate) fn scrub_wal(&self) -> KeyChange {
-        if self.path().is_none() {
-            return KeyChange { purged: true };
-        }
         let purged = match self.vault.engine.purge_old_versions() {
             Ok(true) => true,
             Ok(false) => {

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use super::vault::Vault;
 use crate::codec::Codec;
-use crate::engine::{Durability, Engine, Init, Settings, sqlite};
-use crate::{Clock, Kind, Result, SystemClock};
+use crate::engine::{Durability, Engine, Init, Settings, postgres, sqlite};
+use crate::{Clock, Error, Kind, Result, SystemClock};
 
 /// Settings for opening a vault: durability, busy timeout, size cap and
 /// clock. [`Vault::open`] and the other shortcuts use the defaults.
@@ -44,6 +44,8 @@ use crate::{Clock, Kind, Result, SystemClock};
 pub struct OpenOptions {
     settings: Settings,
     clock: Arc<dyn Clock>,
+    /// Whether `clock` is the system's (on a server, the server's is used).
+    system_clock: bool,
 }
 
 impl fmt::Debug for OpenOptions {
@@ -75,6 +77,7 @@ impl OpenOptions {
                 max_size: None,
             },
             clock: Arc::new(SystemClock),
+            system_clock: true,
         }
     }
 
@@ -159,6 +162,7 @@ impl OpenOptions {
     /// ```
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
+        self.system_clock = false;
         self
     }
 
@@ -254,14 +258,23 @@ impl OpenOptions {
         init: Option<&Init<'_>>,
         exclusive: bool,
     ) -> Result<Box<dyn Engine>> {
-        let engine = sqlite::open(
-            path,
-            kind,
-            init,
-            exclusive,
-            &self.settings,
-            Arc::clone(&self.clock),
-        )?;
+        let clock = Arc::clone(&self.clock);
+        if let Some(url) = path.filter(|p| postgres::target::is_url(p)) {
+            let url = url.to_str().ok_or(Error::InvalidUrl {
+                reason: "it is not valid UTF-8".into(),
+            })?;
+            let engine = postgres::open(
+                url,
+                kind,
+                init,
+                exclusive,
+                &self.settings,
+                clock,
+                self.system_clock,
+            )?;
+            return Ok(Box::new(engine));
+        }
+        let engine = sqlite::open(path, kind, init, exclusive, &self.settings, clock)?;
         Ok(Box::new(engine))
     }
 

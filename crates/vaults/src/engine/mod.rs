@@ -9,10 +9,11 @@
 //! indirect call, per operation for point reads and per row for scans.
 //!
 //! Everything engine-specific (SQL, files, locks, the clock mark) lives in
-//! an implementation: [`sqlite`] today, PostgreSQL next. This module and its
+//! an implementation: [`sqlite`] (a file) or [`postgres`] (a server). This module and its
 //! implementations name no public API type and know nothing of codecs or
 //! keys: a row's columns are bytes.
 
+pub(crate) mod postgres;
 pub(crate) mod sqlite;
 
 use std::fmt;
