@@ -61,8 +61,8 @@ mod layer_rules;
 
 pub use api::legacy;
 pub use api::{
-    EncryptedVault, Iter, KeyChange, Keyring, LockedVault, OpenOptions, Progress, SlotInfo,
-    Snapshot, Store, Transaction, UnlockedKey, UnreadableRow, Vault, VaultDir,
+    Copied, EncryptedVault, Iter, KeyChange, Keyring, LockedVault, OpenOptions, Progress, SlotInfo,
+    Snapshot, Store, Transaction, UnlockedKey, UnreadableRow, Vault, VaultDir, copy_vault,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use codec::cbor::{MAX_ITEMS, check_cbor};

@@ -5,6 +5,7 @@
 //! the stored key, runs once on the engine's rows, and opens what it read
 //! through the codec (`read.rs`, `write.rs`, `ttl.rs`, `iter.rs`).
 
+mod copy;
 mod dir;
 mod encrypted;
 mod iter;
@@ -26,6 +27,7 @@ mod ttl;
 mod vault;
 mod write;
 
+pub use copy::{Copied, copy_vault};
 pub use dir::VaultDir;
 pub use encrypted::EncryptedVault;
 pub use iter::Iter;
