@@ -10,7 +10,14 @@
 //! cargo run --release --example compare -- --markdown perf.md --json perf.json
 //! cargo run --release --example compare -- --reps 9          # more repetitions
 //! cargo run --release --example compare -- --quick           # 10x smaller, a smoke run
+//! cargo run --release --example compare -- --pg URL          # also on a PostgreSQL server
+//! cargo run --release --example compare -- --pg URL --pg-only
 //! ```
+//!
+//! With `--pg postgres://user:pw@host/db` (or `VAULTS_BENCH_PG_URL`), the
+//! point, bulk, listing and cleanup workloads also run on that server: raw
+//! SQL on the vault's tables beside `Vault` and `EncryptedVault` there,
+//! with the round trips of each operation (see `server.rs`).
 //!
 //! Each figure is the median of `--reps` repetitions (default 5); ratios are
 //! the vault's throughput over raw's, from the same run.
@@ -28,6 +35,7 @@ mod keys;
 mod memory;
 mod point;
 mod report;
+mod server;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -38,6 +46,7 @@ use keys::*;
 use memory::*;
 use point::*;
 use report::*;
+use server::*;
 use vaults::{
     Durability, EncryptedVault, KdfParams, LockedVault, ManualClock, OpenOptions, Passphrase, Store,
 };
@@ -67,6 +76,10 @@ struct Settings {
     markdown: Option<PathBuf>,
     json: Option<PathBuf>,
     dir: Option<PathBuf>,
+    /// A PostgreSQL URL (without `vault=`) to run the server workloads on.
+    pg: Option<String>,
+    /// Only the server workloads.
+    pg_only: bool,
 }
 
 impl Settings {
@@ -77,6 +90,8 @@ impl Settings {
             markdown: None,
             json: None,
             dir: None,
+            pg: std::env::var("VAULTS_BENCH_PG_URL").ok(),
+            pg_only: false,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -87,14 +102,19 @@ impl Settings {
                 "--markdown" => s.markdown = Some(value()?.into()),
                 "--json" => s.json = Some(value()?.into()),
                 "--dir" => s.dir = Some(value()?.into()),
+                "--pg" => s.pg = Some(value()?),
+                "--pg-only" => s.pg_only = true,
                 "--help" | "-h" => {
                     println!(
-                        "usage: compare [--reps N] [--quick] [--markdown FILE] [--json FILE] [--dir DIR]"
+                        "usage: compare [--reps N] [--quick] [--markdown FILE]  [--json FILE] [--dir DIR] [--pg URL [--pg-only]]"
                     );
                     std::process::exit(0);
                 }
                 other => return Err(format!("unknown argument {other}").into()),
             }
+        }
+        if s.pg_only && s.pg.is_none() {
+            return Err("--pg-only needs --pg URL".into());
         }
         if s.reps == 0 {
             return Err("--reps must be at least 1".into());
@@ -132,6 +152,24 @@ fn main() -> Result<()> {
     let dir = scratch.path();
     let machine = machine();
     eprintln!("{machine}");
+    if s.pg_only {
+        let base = s.pg.as_deref().unwrap_or_default();
+        eprintln!("server workloads");
+        let server = server_workloads(&s, base)?;
+        let mut markdown = format!(
+            "Machine: {machine}. Medians of {} repetitions, interleaved.\n",
+            s.reps
+        );
+        server.markdown(&mut markdown);
+        println!("{markdown}");
+        if let Some(path) = &s.markdown {
+            std::fs::write(path, &markdown)?;
+        }
+        if let Some(path) = &s.json {
+            std::fs::write(path, serde_json::to_string_pretty(&server.json())?)?;
+        }
+        return Ok(());
+    }
 
     let mut rows = Vec::new();
     let mut shaped_bulks = Vec::new();
@@ -148,6 +186,13 @@ fn main() -> Result<()> {
     eprintln!("unlock and rotate");
     let unlock = unlock(&s, dir)?;
     let rotate = rotate(&s, dir)?;
+    let server = match &s.pg {
+        Some(base) => {
+            eprintln!("server workloads");
+            Some(server_workloads(&s, base)?)
+        }
+        None => None,
+    };
     let report = Report {
         machine,
         reps: s.reps,
@@ -157,6 +202,7 @@ fn main() -> Result<()> {
         unlock,
         rotate,
         peak,
+        server,
     };
     let markdown = report.markdown();
     println!("{markdown}");

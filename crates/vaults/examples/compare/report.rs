@@ -49,6 +49,7 @@ pub(super) struct Report {
     pub(super) unlock: Duration,
     pub(super) rotate: (usize, Duration),
     pub(super) peak: [(usize, u64); 2],
+    pub(super) server: Option<ServerReport>,
 }
 
 impl Report {
@@ -154,6 +155,9 @@ impl Report {
                 bytes as f64 / names.max(1) as f64
             );
         }
+        if let Some(server) = &self.server {
+            server.markdown(&mut out);
+        }
         out
     }
 
@@ -189,6 +193,7 @@ impl Report {
                 "vault": {"names": self.peak[0].0, "bytes": self.peak[0].1},
                 "encrypted": {"names": self.peak[1].0, "bytes": self.peak[1].1},
             },
+            "server": self.server.as_ref().map(ServerReport::json),
         })
     }
 }
