@@ -70,7 +70,7 @@ struct Raw {
 
 /// A store on the server, each way.
 enum Pg {
-    Raw(Raw),
+    Raw(Box<Raw>),
     Plain(Vault),
     Encrypted(EncryptedVault),
 }
@@ -100,12 +100,12 @@ impl Pg {
                     .get(0);
                 let get = client.prepare(RAW_GET)?;
                 let upsert = client.prepare(RAW_UPSERT)?;
-                Pg::Raw(Raw {
+                Pg::Raw(Box::new(Raw {
                     client: std::cell::RefCell::new(client),
                     vault,
                     get,
                     upsert,
-                })
+                }))
             }
             Way::Plain => Pg::Plain(options.create(&url)?),
             Way::Encrypted => Pg::Encrypted(EncryptedVault::create_with(
