@@ -10,6 +10,10 @@
 //!   the Mozilla roots;
 //! - `pool=N` (1 to 64, default 4): how many connections one handle keeps.
 //!
+//! TLS is required for a server that is not on this machine unless the URL
+//! sets `sslmode` (the driver's default, `prefer`, can be downgraded by
+//! whoever is on the path).
+//!
 //! A password is taken from the URL or, when the URL has none, from the
 //! `PGPASSWORD` variable (so it need not be on a command line). The URL is
 //! shown only with its password removed.
@@ -117,6 +121,11 @@ pub(crate) fn parse(url: &str) -> Result<Target> {
     if config.get_hosts().is_empty() {
         return Err(invalid("it names no host".into()));
     }
+    if !kept.iter().any(|p| p.starts_with("sslmode=")) && !all_local(config.get_hosts()) {
+        // The driver's default, `prefer`, falls back to plaintext when the
+        // other end declines TLS, which a network attacker can do.
+        config.ssl_mode(postgres::config::SslMode::Require);
+    }
     config.application_name("vaults");
     Ok(Target {
         config,
@@ -124,6 +133,24 @@ pub(crate) fn parse(url: &str) -> Result<Target> {
         root_cert,
         pool,
         shown: shown(base, query),
+    })
+}
+
+/// Whether every host is this machine (loopback or a Unix socket), where
+/// no network attacker sits between: there TLS stays the driver's
+/// `prefer`, elsewhere it is required unless the URL sets `sslmode`.
+fn all_local(hosts: &[postgres::config::Host]) -> bool {
+    use postgres::config::Host;
+    hosts.iter().all(|h| match h {
+        Host::Tcp(name) => {
+            name == "localhost"
+                || name
+                    .trim_matches(['[', ']'])
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        #[cfg(unix)]
+        Host::Unix(_) => true,
     })
 }
 
@@ -225,6 +252,21 @@ mod tests {
                 other => panic!("{url}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn tls_is_required_off_this_machine_unless_the_url_says() {
+        use postgres::config::SslMode;
+        let mode = |url: &str| parse(url).unwrap().config.get_ssl_mode();
+        assert_eq!(mode("postgres://u@db.example/d?vault=a"), SslMode::Require);
+        assert_eq!(mode("postgres://u@10.0.0.5/d?vault=a"), SslMode::Require);
+        assert_eq!(mode("postgres://u@127.0.0.1/d?vault=a"), SslMode::Prefer);
+        assert_eq!(mode("postgres://u@localhost/d?vault=a"), SslMode::Prefer);
+        assert_eq!(mode("postgres://u@[::1]/d?vault=a"), SslMode::Prefer);
+        assert_eq!(
+            mode("postgres://u@db.example/d?vault=a&sslmode=disable"),
+            SslMode::Disable
+        );
     }
 
     #[test]
