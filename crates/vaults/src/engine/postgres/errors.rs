@@ -11,6 +11,9 @@ use crate::Error;
 /// The crate's error for a driver error.
 pub(crate) fn classify(e: &postgres::Error) -> Error {
     let Some(db) = e.as_db_error() else {
+        if let Some(tls) = tls_refusal(e) {
+            return Error::AccessDenied { reason: tls };
+        }
         // No server answer: the connection failed or broke.
         let reason = match e.is_closed() {
             true => "the connection was closed".to_owned(),
@@ -48,6 +51,24 @@ pub(crate) fn classify(e: &postgres::Error) -> Error {
             message,
         },
     }
+}
+
+/// The reason rustls refused the server (its certificate or name did not
+/// check out, no protocol in common): not worth a retry.
+fn tls_refusal(e: &postgres::Error) -> Option<String> {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(tls) = s.downcast_ref::<rustls::Error>() {
+            return Some(format!("TLS: {tls}"));
+        }
+        if let Some(io) = s.downcast_ref::<std::io::Error>()
+            && let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>())
+        {
+            return Some(format!("TLS: {tls}"));
+        }
+        source = s.source();
+    }
+    None
 }
 
 /// Whether the connection that gave `e` is no longer usable.

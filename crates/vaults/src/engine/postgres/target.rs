@@ -10,9 +10,10 @@
 //!   the Mozilla roots;
 //! - `pool=N` (1 to 64, default 4): how many connections one handle keeps.
 //!
-//! TLS is required for a server that is not on this machine unless the URL
-//! sets `sslmode` (the driver's default, `prefer`, can be downgraded by
-//! whoever is on the path).
+//! Unless the URL sets `sslmode`, TLS is required for a server on another
+//! machine (the driver's default, `prefer`, can be downgraded by whoever is
+//! on the path) and off for one on this machine (loopback or a Unix
+//! socket).
 //!
 //! A password is taken from the URL or, when the URL has none, from the
 //! `PGPASSWORD` variable (so it need not be on a command line). The URL is
@@ -121,10 +122,15 @@ pub(crate) fn parse(url: &str) -> Result<Target> {
     if config.get_hosts().is_empty() {
         return Err(invalid("it names no host".into()));
     }
-    if !kept.iter().any(|p| p.starts_with("sslmode=")) && !all_local(config.get_hosts()) {
+    if !kept.iter().any(|p| p.starts_with("sslmode=")) {
         // The driver's default, `prefer`, falls back to plaintext when the
-        // other end declines TLS, which a network attacker can do.
-        config.ssl_mode(postgres::config::SslMode::Require);
+        // other end declines TLS, which a network attacker can do; and on
+        // this machine, where nobody sits between, it would only trip on
+        // the self-signed certificates local servers come with.
+        config.ssl_mode(match all_local(config.get_hosts()) {
+            true => postgres::config::SslMode::Disable,
+            false => postgres::config::SslMode::Require,
+        });
     }
     config.application_name("vaults");
     Ok(Target {
@@ -137,8 +143,8 @@ pub(crate) fn parse(url: &str) -> Result<Target> {
 }
 
 /// Whether every host is this machine (loopback or a Unix socket), where
-/// no network attacker sits between: there TLS stays the driver's
-/// `prefer`, elsewhere it is required unless the URL sets `sslmode`.
+/// no network attacker sits between: there TLS is off, elsewhere it is
+/// required, unless the URL sets `sslmode`.
 fn all_local(hosts: &[postgres::config::Host]) -> bool {
     use postgres::config::Host;
     hosts.iter().all(|h| match h {
@@ -260,9 +266,13 @@ mod tests {
         let mode = |url: &str| parse(url).unwrap().config.get_ssl_mode();
         assert_eq!(mode("postgres://u@db.example/d?vault=a"), SslMode::Require);
         assert_eq!(mode("postgres://u@10.0.0.5/d?vault=a"), SslMode::Require);
-        assert_eq!(mode("postgres://u@127.0.0.1/d?vault=a"), SslMode::Prefer);
-        assert_eq!(mode("postgres://u@localhost/d?vault=a"), SslMode::Prefer);
-        assert_eq!(mode("postgres://u@[::1]/d?vault=a"), SslMode::Prefer);
+        assert_eq!(mode("postgres://u@127.0.0.1/d?vault=a"), SslMode::Disable);
+        assert_eq!(mode("postgres://u@localhost/d?vault=a"), SslMode::Disable);
+        assert_eq!(mode("postgres://u@[::1]/d?vault=a"), SslMode::Disable);
+        assert_eq!(
+            mode("postgres://u@localhost/d?vault=a&sslmode=require"),
+            SslMode::Require
+        );
         assert_eq!(
             mode("postgres://u@db.example/d?vault=a&sslmode=disable"),
             SslMode::Disable
