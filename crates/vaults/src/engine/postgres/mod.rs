@@ -170,6 +170,7 @@ impl PgEngine {
             clock: now,
             shared_lock,
             token: &token,
+            with_token: self.header.kind == Kind::Encrypted,
         };
         match mode {
             Mode::Read => Attempt::Ran(f(&rows(false))),

@@ -93,6 +93,9 @@ pub(crate) struct PgRows<'c, 'k> {
     pub(crate) shared_lock: bool,
     /// The vault's meta version as last read in this operation.
     pub(crate) token: &'c Cell<Option<u64>>,
+    /// Whether lookups read the meta version too (an encrypted vault's
+    /// generation check needs it; a plain vault never asks).
+    pub(crate) with_token: bool,
 }
 
 impl<'k> PgRows<'_, 'k> {
@@ -138,10 +141,24 @@ impl Rows for PgRows<'_, '_> {
         self.clock
     }
 
-    /// One statement, which also reads the vault's meta version (so a
-    /// missed lookup in an encrypted vault confirms its key generation
-    /// without another round trip).
+    /// One statement. In an encrypted vault it also reads the vault's meta
+    /// version, so a missed lookup confirms its key generation without
+    /// another round trip.
     fn read(&self, key: &[u8], values: bool, f: RowFn<'_>) -> Result<bool> {
+        if !self.with_token {
+            let sql = format!(
+                "SELECT {} FROM vaults.entries e WHERE e.vault = $1 AND e.key = $2 AND {}",
+                columns(values),
+                alive_sql(3)
+            );
+            let row = self
+                .conn()
+                .query_opt(&sql, &[&self.vault, &key, &self.at])?;
+            return match row {
+                None => Ok(false),
+                Some(row) => f(row_ref(&row, 0)?).map(|()| true),
+            };
+        }
         let sql = format!(
             "SELECT v.meta_version, e.key IS NOT NULL, {} FROM vaults.vaults v \
              LEFT JOIN vaults.entries e ON e.vault = v.vault AND e.key = $2 AND {} \

@@ -111,8 +111,24 @@ pub(crate) fn parse(url: &str) -> Result<Target> {
     let mut config: postgres::Config = driver_url
         .parse()
         .map_err(|e: postgres::Error| invalid(without_secrets(&e.to_string())))?;
-    if !kept.iter().any(|p| p.starts_with("connect_timeout=")) {
+    let has = |k: &str| kept.iter().any(|p| p.starts_with(k));
+    if !has("connect_timeout=") {
         config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    // A server that vanished without closing the connection (a network
+    // fault, a power cut) is noticed within about a minute, not TCP's two
+    // hours: the operation waiting on it fails as `Unavailable`.
+    if !has("keepalives_idle=") {
+        config.keepalives_idle(Duration::from_secs(30));
+    }
+    if !has("keepalives_interval=") {
+        config.keepalives_interval(Duration::from_secs(10));
+    }
+    if !has("keepalives_retries=") {
+        config.keepalives_retries(3);
+    }
+    if !has("tcp_user_timeout=") {
+        config.tcp_user_timeout(Duration::from_secs(60));
     }
     if config.get_password().is_none()
         && let Some(pw) = std::env::var_os("PGPASSWORD")
