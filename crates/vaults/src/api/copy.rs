@@ -8,6 +8,7 @@ use zeroize::Zeroizing;
 
 use super::options::OpenOptions;
 use crate::engine::{Engine, Init, Mode};
+use crate::row::RowRef;
 use crate::{Error, Kind, Result};
 
 /// What [`copy_vault`] copied.
@@ -91,12 +92,16 @@ pub fn copy_vault(
             path: to.as_ref().to_owned(),
         });
     }
-    target.with(Mode::Write, |r| {
-        for row in &rows {
-            r.upsert(&row.key, row.name.as_deref(), row.expires_at, &row.value)?;
-        }
-        Ok(())
-    })?;
+    let refs: Vec<RowRef<'_>> = rows
+        .iter()
+        .map(|row| RowRef {
+            key: &row.key,
+            name: row.name.as_deref(),
+            expires_at: row.expires_at,
+            value: &row.value,
+        })
+        .collect();
+    target.with(Mode::Write, |r| r.upsert_many(&refs))?;
     target.close()?;
     source.close()?;
     Ok(Copied {

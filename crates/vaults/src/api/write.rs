@@ -10,6 +10,7 @@ use crate::clock::duration_ms;
 use crate::codec::cbor;
 use crate::engine::Mode;
 use crate::expiry::Expiry;
+use crate::row::RowRef;
 use crate::{Error, MAX_NAME_LEN, Result};
 
 /// Checks an entry name: not empty, at most [`MAX_NAME_LEN`] bytes.
@@ -119,9 +120,16 @@ where
                 step.push((key.to_vec(), sealed_name, sealed));
             }
             step.sort_by(|a, b| a.0.cmp(&b.0));
-            for (key, name, value) in &step {
-                op.rows.upsert(key, name.as_deref(), None, value)?;
-            }
+            let rows: Vec<RowRef<'_>> = step
+                .iter()
+                .map(|(key, name, value)| RowRef {
+                    key,
+                    name: name.as_deref(),
+                    expires_at: None,
+                    value,
+                })
+                .collect();
+            op.rows.upsert_many(&rows)?;
         }
         Ok(())
     })

@@ -167,6 +167,16 @@ pub(crate) trait Rows {
         value: &[u8],
     ) -> Result<()>;
 
+    /// Inserts or replaces each of `rows`, in order, as [`Rows::upsert`]
+    /// would one after another (of two rows under one key, the later wins).
+    /// An engine may do it in fewer statements.
+    fn upsert_many(&self, rows: &[RowRef<'_>]) -> Result<()> {
+        for r in rows {
+            self.upsert(r.key, r.name, r.expires_at, r.value)?;
+        }
+        Ok(())
+    }
+
     /// Changes the expiry of the row under `key` and, when given, its name
     /// and value columns (sealed again for the new expiry).
     fn set_expiry(

@@ -24,6 +24,9 @@ pub(crate) const LOCK_CLASS: i32 = 0x5641_4C54;
 /// unread (as SQLite's length limit does).
 const LONGEST: usize = crate::limits::MAX_STORED_LEN;
 
+/// Rows per statement of a bulk upsert (a bound on one statement's size).
+const UPSERT_CHUNK: usize = 2_000;
+
 /// The operation's instant in SQL, from parameter `$n` (NULL: the server's).
 fn now_sql(n: u8) -> String {
     format!("coalesce(${n}::int8, floor(extract(epoch FROM now()) * 1000)::int8)")
@@ -210,6 +213,41 @@ impl Rows for PgRows<'_, '_> {
             &sql,
             &[&self.vault, &key, &name, &expires_at, &value, &self.at],
         )?;
+        Ok(())
+    }
+
+    /// Many rows in one statement per [`UPSERT_CHUNK`] (arrays `unnest`ed
+    /// in order, so ids follow it); of two rows under one key only the
+    /// later is sent (one statement may not update a row twice).
+    fn upsert_many(&self, rows: &[RowRef<'_>]) -> Result<()> {
+        if self.shared_lock {
+            for r in rows {
+                self.upsert(r.key, r.name, r.expires_at, r.value)?;
+            }
+            return Ok(());
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut last: Vec<&RowRef<'_>> = rows.iter().rev().filter(|r| seen.insert(r.key)).collect();
+        last.reverse();
+        let sql = format!(
+            "INSERT INTO vaults.entries AS e (vault, key, name, expires_at, value) \
+             SELECT $1, u.k, u.n, u.x, u.v \
+             FROM unnest($2::bytea[], $3::bytea[], $4::int8[], $5::bytea[]) AS u (k, n, x, v) \
+             ON CONFLICT (vault, key) DO UPDATE SET \
+             id = CASE WHEN e.expires_at <= {} THEN nextval('vaults.entry_ids') ELSE e.id END, \
+             name = excluded.name, expires_at = excluded.expires_at, value = excluded.value",
+            now_sql(6)
+        );
+        for chunk in last.chunks(UPSERT_CHUNK) {
+            let keys: Vec<&[u8]> = chunk.iter().map(|r| r.key).collect();
+            let names: Vec<Option<&[u8]>> = chunk.iter().map(|r| r.name).collect();
+            let expiries: Vec<Option<i64>> = chunk.iter().map(|r| r.expires_at).collect();
+            let values: Vec<&[u8]> = chunk.iter().map(|r| r.value).collect();
+            self.conn().execute(
+                &sql,
+                &[&self.vault, &keys, &names, &expiries, &values, &self.at],
+            )?;
+        }
         Ok(())
     }
 
