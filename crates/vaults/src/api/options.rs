@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use super::vault::Vault;
 use crate::codec::Codec;
-use crate::engine::{Durability, Engine, Init, Settings, postgres, sqlite};
+#[cfg(feature = "postgres")]
+use crate::engine::postgres;
+use crate::engine::{Durability, Engine, Init, Settings, sqlite};
 use crate::{Clock, Error, Kind, Result, SystemClock};
 
 /// Settings for opening a vault: durability, busy timeout, size cap and
@@ -259,7 +261,14 @@ impl OpenOptions {
         exclusive: bool,
     ) -> Result<Box<dyn Engine>> {
         let clock = Arc::clone(&self.clock);
-        if let Some(url) = path.filter(|p| postgres::target::is_url(p)) {
+        #[cfg(not(feature = "postgres"))]
+        if path.is_some_and(crate::engine::is_server_url) {
+            return Err(Error::Unsupported {
+                what: "a server URL: this build has no `postgres` feature",
+            });
+        }
+        #[cfg(feature = "postgres")]
+        if let Some(url) = path.filter(|p| crate::engine::is_server_url(p)) {
             let url = url.to_str().ok_or(Error::InvalidUrl {
                 reason: "it is not valid UTF-8".into(),
             })?;

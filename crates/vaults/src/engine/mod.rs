@@ -13,6 +13,7 @@
 //! implementations name no public API type and know nothing of codecs or
 //! keys: a row's columns are bytes.
 
+#[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
 
@@ -22,6 +23,14 @@ use std::time::Duration;
 
 use crate::row::{Resealed, RowRef};
 use crate::{Error, Kind, Result};
+
+/// Whether `path` names a vault on a PostgreSQL server: it starts with
+/// `postgres://` or `postgresql://`. (A file of such a name is reached as
+/// `./postgres:…`.)
+pub(crate) fn is_server_url(path: &Path) -> bool {
+    path.to_str()
+        .is_some_and(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
+}
 
 /// What an operation needs from its transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,7 +19,7 @@
 //! `PGPASSWORD` variable (so it need not be on a command line). The URL is
 //! shown only with its password removed.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::{Error, Result};
@@ -56,14 +56,6 @@ impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.shown)
     }
-}
-
-/// Whether `path` names a vault on a PostgreSQL server: it starts with
-/// `postgres://` or `postgresql://`. (A file of such a name is reached as
-/// `./postgres:…`.)
-pub(crate) fn is_url(path: &Path) -> bool {
-    path.to_str()
-        .is_some_and(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
 }
 
 /// Parses a server URL.
@@ -234,6 +226,8 @@ fn without_secrets(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
+    use std::path::Path;
+
     use super::*;
 
     #[test]
@@ -297,9 +291,10 @@ mod tests {
 
     #[test]
     fn urls_are_told_from_paths() {
-        assert!(is_url(Path::new("postgres://h/db?vault=a")));
-        assert!(is_url(Path::new("postgresql://h/db?vault=a")));
-        assert!(!is_url(Path::new("./postgres://h")));
-        assert!(!is_url(Path::new("/tmp/postgres.db")));
+        use crate::engine::is_server_url;
+        assert!(is_server_url(Path::new("postgres://h/db?vault=a")));
+        assert!(is_server_url(Path::new("postgresql://h/db?vault=a")));
+        assert!(!is_server_url(Path::new("./postgres://h")));
+        assert!(!is_server_url(Path::new("/tmp/postgres.db")));
     }
 }
