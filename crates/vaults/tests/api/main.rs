@@ -19,6 +19,7 @@ mod model;
 mod open;
 mod repair;
 mod server_cleanup_sql;
+mod server_connection_loss;
 mod server_tls;
 mod tamper;
 mod transactions;

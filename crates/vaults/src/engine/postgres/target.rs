@@ -140,7 +140,9 @@ pub(crate) fn parse(url: &str) -> Result<Target> {
             false => postgres::config::SslMode::Require,
         });
     }
-    config.application_name("vaults");
+    if !has("application_name=") {
+        config.application_name("vaults");
+    }
     Ok(Target {
         config,
         vault,
