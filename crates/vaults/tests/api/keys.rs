@@ -228,14 +228,7 @@ fn rotate_needs_every_passphrase_and_checks_each() -> TestResult {
     let mut vault = two_slot_vault(&path, &clock);
     let snapshot = || {
         let conn = raw(&path);
-        let meta: Vec<(String, Vec<u8>)> = conn
-            .prepare("SELECT name, value FROM meta ORDER BY name")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
-        (rows(&conn), meta)
+        (rows(&conn), meta_all(&conn))
     };
     let before = snapshot();
     let (a, b) = (pass(A), pass(B));

@@ -18,5 +18,6 @@ mod legacy;
 mod model;
 mod open;
 mod repair;
+mod server;
 mod tamper;
 mod transactions;
