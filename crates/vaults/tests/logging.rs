@@ -153,3 +153,79 @@ fn a_vault_file_others_can_read_is_reported() -> TestResult {
         Ok(())
     })
 }
+
+/// Round trips to the server per point operation, counted from the
+/// engine's `round trip` trace events (after a warm-up of each operation,
+/// so its statements are prepared): a get is one statement, a plain put
+/// one, an encrypted put three (begin and write lock, upsert, commit).
+/// Only for the server run (`.ci/run` runs it with `-- --ignored
+/// server_round_trips`); without `VAULTS_TEST_PG_URL` it panics.
+#[test]
+#[ignore = "needs PostgreSQL: run with VAULTS_TEST_PG_URL set and -- --ignored server_round_trips"]
+fn server_round_trips_per_point_operation() -> TestResult {
+    use std::path::PathBuf;
+    use vaults::{EncryptedVault, KdfParams, Passphrase, Vault};
+    use vaults_test_support::engine::{pg_vault_url, unique_name};
+
+    let capture = Capture::default();
+    let count = |op: &mut dyn FnMut() -> TestResult| -> TestResult<usize> {
+        let before = capture.lines().len();
+        op()?;
+        Ok(capture.lines()[before..]
+            .iter()
+            .filter(|l| l.starts_with("TRACE vaults::postgres:") && l.contains("round trip"))
+            .count())
+    };
+    tracing::subscriber::with_default(capture.clone(), || -> TestResult {
+        let plain = Vault::create(PathBuf::from(pg_vault_url(&unique_name("trips"))))?;
+        let pass = Passphrase::new("round trips")?;
+        let enc = EncryptedVault::create(
+            PathBuf::from(pg_vault_url(&unique_name("trips-enc"))),
+            &pass,
+            KdfParams::MIN,
+        )?;
+        let mut found = Vec::new();
+        for round in 0..2 {
+            let counts = [
+                ("plain put", count(&mut || Ok(plain.put("k", &1)?))?),
+                (
+                    "plain get",
+                    count(&mut || {
+                        let _ = plain.get::<u32>("k")?;
+                        Ok(())
+                    })?,
+                ),
+                ("encrypted put", count(&mut || Ok(enc.put("k", &1)?))?),
+                (
+                    "encrypted get hit",
+                    count(&mut || {
+                        let _ = enc.get::<u32>("k")?;
+                        Ok(())
+                    })?,
+                ),
+                (
+                    "encrypted get miss",
+                    count(&mut || {
+                        let _ = enc.get::<u32>("nope")?;
+                        Ok(())
+                    })?,
+                ),
+            ];
+            if round == 1 {
+                found = counts.to_vec();
+            }
+        }
+        println!("round trips: {found:?}");
+        assert_eq!(
+            found,
+            [
+                ("plain put", 1),
+                ("plain get", 1),
+                ("encrypted put", 3),
+                ("encrypted get hit", 1),
+                ("encrypted get miss", 1),
+            ]
+        );
+        Ok(())
+    })
+}

@@ -10,8 +10,7 @@
 use crate::cli_util;
 
 use cli_util::*;
-use rusqlite::Connection;
-use vaults_test_support::encrypted::{Row, insert_row, raw, rows, write_row};
+use vaults_test_support::encrypted::{Raw, Row, insert_row, raw, row_count, rows, write_row};
 
 /// Our vault with two entries, and a row of another vault (same
 /// passphrase, an entry named `theirs-name`) planted into it. Returns our
@@ -30,20 +29,16 @@ fn planted() -> (Env, i64) {
     (ours, rowid)
 }
 
-fn count(conn: &Connection) -> i64 {
-    conn.query_row("SELECT count(*) FROM entries", [], |r| r.get(0))
-        .unwrap()
+fn count(conn: &Raw) -> i64 {
+    row_count(conn)
 }
 
 /// The rowid and row of the entry at table position `n` (insertion order).
-fn nth(conn: &Connection, n: usize) -> (i64, Row) {
-    let rowid: i64 = conn
-        .query_row(
-            "SELECT rowid FROM entries ORDER BY rowid LIMIT 1 OFFSET ?1",
-            [n as i64],
-            |r| r.get(0),
-        )
-        .unwrap();
+fn nth(conn: &Raw, n: usize) -> (i64, Row) {
+    let rowid = conn.query_i64(
+        "SELECT rowid FROM entries ORDER BY rowid LIMIT 1 OFFSET ?1",
+        &[(n as i64).into()],
+    );
     (rowid, rows(conn).remove(n))
 }
 

@@ -9,6 +9,7 @@ use serde::de::IgnoredAny;
 use tempfile::TempDir;
 use vaults::Expiry;
 use vaults::{Durability, Error, ExpireIf, MAX_NAME_LEN, Store, Vault};
+use vaults_test_support::encrypted::Raw;
 use vaults_test_support::{Fixture, TestResult, assert_no_leak, secs};
 
 /// A name and a value that no error message may contain.
@@ -23,10 +24,13 @@ fn closed_vault(fill: impl FnOnce(&Vault) -> vaults::Result<()>) -> TestResult<(
     Ok((f.dir, f.path))
 }
 
-/// Runs `sql` on the file at `path` with a plain SQLite connection.
+/// Runs one statement `sql` on the vault at `path` behind the library's
+/// back (a plain SQLite connection, or the vault's rows on the server).
 fn edit(path: &Path, sql: &str) -> TestResult {
-    let conn = rusqlite::Connection::open(path)?;
-    conn.execute_batch(sql)?;
+    match vaults_test_support::encrypted::raw(path) {
+        Raw::Sqlite(conn) => conn.execute_batch(sql)?,
+        server => drop(server.exec(sql, &[])),
+    }
     Ok(())
 }
 

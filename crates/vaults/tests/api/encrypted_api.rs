@@ -435,8 +435,8 @@ fn condition(c: u8) -> ExpireIf {
 /// fails the case.
 fn run_model(base: &std::path::Path, key: &UnlockedKey, ops: &[Op]) -> vaults::Result<()> {
     let dir = tempfile::tempdir()?;
-    let path = dir.path().join("model.db");
-    std::fs::copy(base, &path)?;
+    let path = vaults_test_support::vault_location(dir.path(), "model.db");
+    copy_storage(base, &path);
     let clock = ManualClock::new(T0);
     let reopen = || LockedVault::open_with(&options(&clock), &path)?.unlock_with_key(key);
     let mut vault = reopen()?;

@@ -427,11 +427,14 @@ fn regenerate_fixtures() -> TestResult {
         checkpoint(path);
     }
 
-    let derive = |name: &str, edit: &dyn Fn(&rusqlite::Connection)| {
+    let derive = |name: &str, edit: &dyn Fn(&Raw)| {
         let path = target(name);
         std::fs::copy(&encrypted, &path).unwrap();
         let conn = raw(&path);
         edit(&conn);
+        let Raw::Sqlite(conn) = conn else {
+            unreachable!("fixtures are files")
+        };
         conn.close().map_err(|(_, e)| e).unwrap();
         checkpoint(&path);
     };

@@ -228,14 +228,7 @@ fn rotate_needs_every_passphrase_and_checks_each() -> TestResult {
     let mut vault = two_slot_vault(&path, &clock);
     let snapshot = || {
         let conn = raw(&path);
-        let meta: Vec<(String, Vec<u8>)> = conn
-            .prepare("SELECT name, value FROM meta ORDER BY name")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
-        (rows(&conn), meta)
+        (rows(&conn), meta_all(&conn))
     };
     let before = snapshot();
     let (a, b) = (pass(A), pass(B));
@@ -502,8 +495,8 @@ fn a_locked_vault_lists_its_slots() -> TestResult {
 #[test]
 fn plain_and_encrypted_vaults_are_not_confused() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let plain = dir.path().join("plain.db");
-    let encrypted = dir.path().join("encrypted.db");
+    let plain = vaults_test_support::vault_location(dir.path(), "plain.db");
+    let encrypted = vaults_test_support::vault_location(dir.path(), "encrypted.db");
     Vault::open_or_create(&plain)?.put("k", "v")?;
     create(&encrypted, A, &ManualClock::new(T0))?;
 
@@ -547,12 +540,13 @@ fn plain_and_encrypted_vaults_are_not_confused() -> TestResult {
         Some("v")
     );
 
-    let missing = dir.path().join("missing.db");
+    let missing = vaults_test_support::vault_location(dir.path(), "missing.db");
     assert!(matches!(
         err(LockedVault::open(&missing)),
         Error::VaultNotFound { .. }
     ));
     assert!(!missing.exists());
+    // (A garbage file is a file on either engine.)
     let garbage = dir.path().join("garbage.db");
     std::fs::write(&garbage, vec![0x5a; 8192])?;
     let e = err(LockedVault::open(&garbage));

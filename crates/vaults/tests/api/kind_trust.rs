@@ -53,11 +53,10 @@ fn any_single_encrypted_record_left_is_enough_to_refuse() {
     for keep in ["crypto", "generation", "mac", "slot.0000000001"] {
         let (_dir, path) = encrypted();
         let conn = raw(&path);
-        conn.execute(
+        conn.exec(
             "DELETE FROM meta WHERE name NOT IN ('vault_id', 'kind', ?1)",
-            [keep],
-        )
-        .unwrap();
+            &[keep.into()],
+        );
         drop(conn);
         set_kind_plain(&path);
         assert_refused(&path);

@@ -18,6 +18,7 @@ mod legacy;
 mod model;
 mod open;
 mod repair;
+mod server;
 mod server_cleanup_sql;
 mod server_connection_loss;
 mod server_tls;

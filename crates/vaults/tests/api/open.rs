@@ -105,7 +105,7 @@ fn reopen_after_close_keeps_everything() -> TestResult {
 #[test]
 fn reopen_after_drop_without_close_keeps_everything() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let path = dir.path().join("v.db");
+    let path = vaults_test_support::vault_location(dir.path(), "v.db");
     let vault = Vault::open_or_create(&path)?;
     vault.put("a", &1)?;
     vault.transaction(|tx| tx.put("b", &2))?;
@@ -132,7 +132,7 @@ fn two_handles_on_one_file_see_each_other() -> TestResult {
 #[test]
 fn normal_durability_works_and_persists() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let path = dir.path().join("sessions.db");
+    let path = vaults_test_support::vault_location(dir.path(), "sessions.db");
     let vault = Vault::options()
         .durability(Durability::Normal)
         .busy_timeout(secs(1))

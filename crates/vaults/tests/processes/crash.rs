@@ -35,10 +35,10 @@ const ITERATIONS_VAR: &str = "VAULTS_CRASH_ITERATIONS";
 /// What a child prints (and flushes) right before the operation starts.
 const READY: &str = "CRASH-CHILD-READY";
 
-const PASS_A: &str = "crash passphrase A";
+pub(crate) const PASS_A: &str = "crash passphrase A";
 const PASS_B: &str = "crash passphrase B";
 /// Entries of the vault a rotation re-encrypts.
-const ROTATION_ENTRIES: usize = 3000;
+pub(crate) const ROTATION_ENTRIES: usize = 3000;
 /// Entries of the vault whose passphrase changes (none is re-encrypted: the
 /// check is that all are still there).
 const PASSWD_ENTRIES: usize = 500;
@@ -92,7 +92,7 @@ fn crash_child_change_passphrase() {
 }
 
 /// A child process, killed and reaped when dropped.
-struct Child(std::process::Child);
+pub(crate) struct Child(pub(crate) std::process::Child);
 
 impl Drop for Child {
     fn drop(&mut self) {
@@ -105,7 +105,7 @@ impl Drop for Child {
 /// waits until it announces the operation. Returns the child and the rest of
 /// its output (dropping that closes the pipe: a child that prints after its
 /// announcement must be read to the end).
-fn spawn_ready(test: &str, role: &str, path: &Path) -> (Child, BufReader<ChildStdout>) {
+pub(crate) fn spawn_ready(test: &str, role: &str, path: &Path) -> (Child, BufReader<ChildStdout>) {
     let mut child = Child(
         child_command(test)
             .env(ROLE_VAR, role)
@@ -131,12 +131,12 @@ fn spawn_ready(test: &str, role: &str, path: &Path) -> (Child, BufReader<ChildSt
 
 /// One thread running iterations, with its random generator (seeded from
 /// the OS, the seed printed).
-struct Worker {
+pub(crate) struct Worker {
     rng: u64,
 }
 
 impl Worker {
-    fn new() -> Worker {
+    pub(crate) fn new() -> Worker {
         let mut seed = [0u8; 8];
         getrandom::fill(&mut seed).unwrap();
         let rng = u64::from_le_bytes(seed) | 1;
@@ -146,7 +146,7 @@ impl Worker {
 
     /// Sleeps a uniformly random whole number of ms in `0..=window`
     /// (xorshift64).
-    fn sleep_below(&mut self, window: Duration) {
+    pub(crate) fn sleep_below(&mut self, window: Duration) {
         self.rng ^= self.rng << 13;
         self.rng ^= self.rng >> 7;
         self.rng ^= self.rng << 17;
@@ -177,7 +177,7 @@ fn run_iterations(threads: usize, iteration: impl Fn(usize, &mut Worker) + Sync)
 }
 
 /// The entries of a crash vault of `n` entries.
-fn expected(n: usize) -> BTreeMap<String, String> {
+pub(crate) fn expected(n: usize) -> BTreeMap<String, String> {
     (0..n)
         .map(|i| (format!("entry-{i:04}"), format!("value-{i:04}")))
         .collect()

@@ -8,3 +8,4 @@ mod concurrency;
 mod crash;
 mod creation_race;
 mod hostile_files;
+mod server;

@@ -91,7 +91,19 @@ pub(crate) fn ensure(conn: &mut Conn, shown: &str) -> Result<()> {
         conn.batch(&format!(
             "BEGIN; SELECT pg_advisory_xact_lock({LOCK_CLASS}, 0)"
         ))?;
-        let made = match exists(conn) {
+        // A `vaults` schema that holds anything but no layout is another
+        // application's: create nothing in it (the check below refuses it).
+        let occupied = |conn: &mut Conn| -> Result<bool> {
+            let row = conn.query_opt(
+                "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n                  ON n.oid = c.relnamespace WHERE n.nspname = 'vaults')",
+                &[],
+            )?;
+            row.map(|r| r.try_get(0))
+                .transpose()
+                .map_err(|_| wrong_type())
+                .map(|b| b.unwrap_or(false))
+        };
+        let made = match exists(conn).and_then(|e| Ok(e || occupied(conn)?)) {
             Ok(true) => conn.batch("COMMIT").map(|()| false),
             Ok(false) => conn
                 .batch(LAYOUT_V1)

@@ -35,15 +35,15 @@ fn an_inserted_slot_fails_metadata() -> TestResult {
 #[test]
 fn a_removed_slot_fails_metadata() -> TestResult {
     let b = two_slots();
-    let pristine = file_bytes(&b.path);
+    let pristine = snapshot(&b.path);
     meta_delete(&raw(&b.path), &slot_name(2));
     expect_integrity(unlock(&b, PASS), Integrity::Metadata);
 
-    std::fs::write(&b.path, &pristine)?;
+    restore(&b.path, &pristine);
     meta_delete(&raw(&b.path), &slot_name(1));
     expect_integrity(unlock(&b, OTHER_PASS), Integrity::Metadata);
 
-    std::fs::write(&b.path, &pristine)?;
+    restore(&b.path, &pristine);
     assert_eq!(unlock(&b, OTHER_PASS)?.unlocked_slot(), 2);
     Ok(())
 }
@@ -87,7 +87,7 @@ fn set_slot_params(path: &Path, id: u32, memory_kib: u32, iterations: u32, lanes
 #[test]
 fn kdf_params_below_the_floor_are_refused_before_argon2() -> TestResult {
     let b = two_slots();
-    let pristine = file_bytes(&b.path);
+    let pristine = snapshot(&b.path);
     for (id, (m, t, p)) in [
         (1, (8 * 1024, 2, 1)), // 8 MiB
         (1, (19 * 1024 - 1, 2, 1)),
@@ -95,7 +95,7 @@ fn kdf_params_below_the_floor_are_refused_before_argon2() -> TestResult {
         (1, (19 * 1024, 2, 0)),
         (2, (8, 1, 1)), // the other slot
     ] {
-        std::fs::write(&b.path, &pristine)?;
+        restore(&b.path, &pristine);
         set_slot_params(&b.path, id, m, t, p);
         let locked = LockedVault::open(&b.path)?;
         // Listed as stored (not yet authenticated)...
@@ -137,7 +137,7 @@ fn kdf_params_below_the_floor_are_refused_before_argon2() -> TestResult {
 #[test]
 fn kdf_params_above_the_ceiling_are_refused_before_argon2() -> TestResult {
     let b = build(&[("a-XYZZY", "value-XYZZY", None)]);
-    let pristine = file_bytes(&b.path);
+    let pristine = snapshot(&b.path);
     // Were Argon2 run with these, the test would allocate terabytes or spin
     // for hours instead of returning at once.
     for (m, t, p) in [
@@ -148,7 +148,7 @@ fn kdf_params_above_the_ceiling_are_refused_before_argon2() -> TestResult {
         (19 * 1024, 2, 17),
         (u32::MAX, u32::MAX, u32::MAX),
     ] {
-        std::fs::write(&b.path, &pristine)?;
+        restore(&b.path, &pristine);
         set_slot_params(&b.path, 1, m, t, p);
         expect_kdf_params(unlock(&b, PASS));
         expect_kdf_params(unlock(&b, "wrong-XYZZY"));
@@ -159,18 +159,18 @@ fn kdf_params_above_the_ceiling_are_refused_before_argon2() -> TestResult {
 #[test]
 fn an_edited_generation_record_fails_metadata() -> TestResult {
     let b = build(&[("a-XYZZY", "value-XYZZY", None)]);
-    let pristine = file_bytes(&b.path);
+    let pristine = snapshot(&b.path);
     for generation in [0u32, 2, u32::MAX] {
-        std::fs::write(&b.path, &pristine)?;
+        restore(&b.path, &pristine);
         meta_put(&raw(&b.path), "generation", &generation.to_be_bytes());
         expect_integrity(unlock(&b, PASS), Integrity::Metadata);
     }
     for malformed in [&[][..], &[0, 1][..], &[0, 0, 0, 0, 1][..]] {
-        std::fs::write(&b.path, &pristine)?;
+        restore(&b.path, &pristine);
         meta_put(&raw(&b.path), "generation", malformed);
         expect_integrity(unlock(&b, PASS), Integrity::Metadata);
     }
-    std::fs::write(&b.path, &pristine)?;
+    restore(&b.path, &pristine);
     meta_delete(&raw(&b.path), "generation");
     expect_integrity(unlock(&b, PASS), Integrity::Metadata);
     Ok(())
@@ -179,7 +179,7 @@ fn an_edited_generation_record_fails_metadata() -> TestResult {
 #[test]
 fn a_deleted_or_edited_mac_fails_metadata() -> TestResult {
     let b = build(&[("a-XYZZY", "value-XYZZY", None)]);
-    let pristine = file_bytes(&b.path);
+    let pristine = snapshot(&b.path);
     let mac = meta_get(&raw(&b.path), "mac").expect("a mac record");
     assert_eq!(mac.len(), 32);
 
@@ -193,7 +193,7 @@ fn a_deleted_or_edited_mac_fails_metadata() -> TestResult {
         variants.push(flipped);
     }
     for bad in variants {
-        std::fs::write(&b.path, &pristine)?;
+        restore(&b.path, &pristine);
         meta_put(&raw(&b.path), "mac", &bad);
         expect_integrity(unlock(&b, PASS), Integrity::Metadata);
     }
@@ -203,7 +203,7 @@ fn a_deleted_or_edited_mac_fails_metadata() -> TestResult {
 #[test]
 fn malformed_slot_records_fail_before_any_unlock() -> TestResult {
     let b = build(&[("a-XYZZY", "value-XYZZY", None)]);
-    let pristine = file_bytes(&b.path);
+    let pristine = snapshot(&b.path);
     let slot1 = meta_get(&raw(&b.path), &slot_name(1)).expect("slot 1");
     assert_eq!(slot1.len(), 102, "a version-1 passphrase slot record");
 
@@ -218,26 +218,26 @@ fn malformed_slot_records_fail_before_any_unlock() -> TestResult {
         malformed.push(r);
     }
     for record in malformed {
-        std::fs::write(&b.path, &pristine)?;
+        restore(&b.path, &pristine);
         meta_put(&raw(&b.path), &slot_name(1), &record);
         expect_integrity(LockedVault::open(&b.path), Integrity::Slot);
     }
 
     // Slot records under names that are not `slot.` + 10 digits.
     for name in ["slot.1", "slot.000000000x", "slot.00000000001"] {
-        std::fs::write(&b.path, &pristine)?;
+        restore(&b.path, &pristine);
         meta_put(&raw(&b.path), name, &slot1);
         expect_integrity(LockedVault::open(&b.path), Integrity::Metadata);
     }
 
     // No slot at all.
-    std::fs::write(&b.path, &pristine)?;
+    restore(&b.path, &pristine);
     meta_delete(&raw(&b.path), &slot_name(1));
     expect_integrity(LockedVault::open(&b.path), Integrity::Metadata);
 
     // An edited salt is an edited header: the wrap no longer opens, which is
     // indistinguishable from a wrong passphrase.
-    std::fs::write(&b.path, &pristine)?;
+    restore(&b.path, &pristine);
     let mut r = slot1.clone();
     r[20] ^= 1;
     meta_put(&raw(&b.path), &slot_name(1), &r);

@@ -96,8 +96,7 @@ fn a_row_from_another_vault_fails() -> TestResult {
     ]);
     let theirs = build(&[("shared-XYZZY", "theirs-XYZZY", None)]);
     let their_row = row(&raw(&theirs.path), theirs.key("shared-XYZZY"));
-    let pristine = ours.path.with_file_name("pristine.db");
-    std::fs::copy(&ours.path, &pristine)?;
+    let pristine = snapshot(&ours.path);
 
     // 1. Their sealed name and value, moved onto our row for the same name.
     let conn = raw(&ours.path);
@@ -116,7 +115,7 @@ fn a_row_from_another_vault_fails() -> TestResult {
     drop(vault);
 
     // 2. Their whole row, inserted as is (under their stored key).
-    std::fs::copy(&pristine, &ours.path)?;
+    restore(&ours.path, &pristine);
     insert_row(&raw(&ours.path), &their_row);
     let vault = ours.open()?;
     assert_eq!(
