@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 
-/// Where the vault's name came from: `vault=` in the URL, or `--vault`.
+/// A vault on a server: the URL to open, and what may be shown of it.
 pub struct ServerUrl {
     /// What the library opens (may hold the password).
     url: Zeroizing<String>,
