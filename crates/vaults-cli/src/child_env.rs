@@ -82,14 +82,20 @@ fn is_ours(var: &OsStr) -> bool {
     var.as_bytes().starts_with(b"VAULTS_")
 }
 
-/// The child's whole environment: the caller's, without `VAULTS_*`, with
-/// the entries on top (`only`, or every entry). Entries that cannot be a
+/// The child's whole environment: the caller's, without `VAULTS_*` and
+/// the variables in `withheld`, with the entries on top (`only`, or every
+/// entry). Entries that cannot be a
 /// variable (binary, or with a NUL byte) are skipped with a notice unless
 /// named in `only`, where they are an error.
 ///
 /// Linear in the number of entries: names are read once, each value once,
 /// clashes found through a map.
-pub fn build<S: Store>(s: &S, prefix: &str, only: &[String]) -> Result<Vec<(OsString, OsString)>> {
+pub fn build<S: Store>(
+    s: &S,
+    prefix: &str,
+    only: &[String],
+    withheld: &[&str],
+) -> Result<Vec<(OsString, OsString)>> {
     if prefix.contains(['=', '\0']) {
         return Err(Error::usage("--prefix cannot contain '=' or a NUL byte"));
     }
@@ -135,7 +141,11 @@ pub fn build<S: Store>(s: &S, prefix: &str, only: &[String]) -> Result<Vec<(OsSt
         entries.push((name, var, value));
     }
     let mut env: Vec<(OsString, OsString)> = std::env::vars_os()
-        .filter(|(var, _)| !is_ours(var) && !by_var.contains_key(&*var.to_string_lossy()))
+        .filter(|(var, _)| {
+            !is_ours(var)
+                && !withheld.iter().any(|w| var == w)
+                && !by_var.contains_key(&*var.to_string_lossy())
+        })
         .collect();
     for (name, var, value) in entries {
         if std::env::var_os(&var).is_some() {

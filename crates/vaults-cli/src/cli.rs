@@ -25,7 +25,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
   vaults ls --long
 
 Exit codes: 0 success, 1 error, 2 usage, 3 not found, 4 authentication failed,
-5 busy (another writer held the lock past --busy-timeout: nothing changed, run it again)")]
+5 busy (another writer held the lock past --busy-timeout: nothing changed, run it again),
+75 unavailable (the server of a --url vault could not be reached: run it again later)")]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -36,11 +37,24 @@ pub struct Cli {
 /// Options every command takes.
 #[derive(Debug, Args)]
 pub struct Global {
+    /// A vault on a PostgreSQL server instead of a folder's file:
+    /// postgres://USER@HOST[:PORT]/DB?vault=NAME (the password from
+    /// PGPASSWORD; without vault=, --vault names the vault)
+    #[arg(
+        long,
+        global = true,
+        env = "VAULTS_URL",
+        // It may hold the server's password.
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub url: Option<String>,
+
     /// Folder holding the vaults [default: the platform data folder, e.g. ~/.local/share/vaults]
     #[arg(long, global = true, env = "VAULTS_DIR", value_name = "DIR")]
     pub dir: Option<PathBuf>,
 
-    /// Which vault in the folder
+    /// Which vault in the folder (or on the server, when --url has no vault=)
     #[arg(
         long,
         global = true,
@@ -121,6 +135,31 @@ pub struct Global {
     /// Never prompt: fail when an input is missing instead
     #[arg(long, global = true, env = "VAULTS_NO_INPUT", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_input: bool,
+
+    /// Where `--url`, `--dir` and `--vault` came from (filled in from
+    /// clap's matches, not parsed).
+    #[arg(skip)]
+    pub sources: Sources,
+}
+
+/// Where a global option's value came from: the command line, the
+/// environment or its default (`None`: not given).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Sources {
+    pub url: Option<clap::parser::ValueSource>,
+    pub dir: Option<clap::parser::ValueSource>,
+    pub vault: Option<clap::parser::ValueSource>,
+}
+
+impl Sources {
+    /// Reads them from clap's matches.
+    pub fn of(matches: &clap::ArgMatches) -> Sources {
+        Sources {
+            url: matches.value_source("url"),
+            dir: matches.value_source("dir"),
+            vault: matches.value_source("vault"),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -318,7 +357,23 @@ pub enum Command {
         #[arg(long, env = "VAULTS_EXPORT_PASSPHRASE_FILE", value_name = "FILE")]
         export_passphrase_file: Option<PathBuf>,
     },
-    /// Delete the vault file
+    /// Copy the vault, as stored, to a new file or a vault on a server
+    ///
+    /// Sealed entries and key slots are copied unopened: no passphrase is
+    /// asked and nothing is decrypted, so the copy opens with the same
+    /// passphrases. Expired entries are left behind. An existing
+    /// destination is refused.
+    #[command(after_help = "Examples:
+  vaults copy --to 'postgres://app@db.internal/secrets?vault=web'   to a server (password: PGPASSWORD)
+  vaults --url \"$VAULTS_URL\" copy --to web.db                      from the server back to a file
+  vaults --vault web copy --to 'postgres://app@db.internal/secrets' the same vault name on the server")]
+    Copy {
+        /// Where to: a file path, or postgres://USER@HOST/DB[?vault=NAME]
+        /// (without vault=, the vault's own name)
+        #[arg(long, value_name = "DEST")]
+        to: PathBuf,
+    },
+    /// Delete the vault (its file, or its rows on the server)
     #[command(after_help = "Example:\n  vaults --vault old destroy --force")]
     Destroy {
         /// Do not ask

@@ -4,15 +4,18 @@
 //! environment.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use clap::parser::ValueSource;
 use vaults::VaultDir;
 use zeroize::Zeroizing;
 
 use crate::cli::Global;
 use crate::error::{Error, Result};
+use crate::output;
 use crate::plain_list::PlainList;
+use crate::server_url::{ServerUrl, VaultFlag};
 
 /// What a command runs with.
 pub struct Context {
@@ -117,16 +120,61 @@ impl EnvSecret {
 
 /// The vault a command works on.
 pub struct Target {
-    pub dir: VaultDir,
+    /// The vault's name: `--vault`, or the `vault=` of a server URL.
     pub name: String,
+    /// What the library opens: the vault's file, or its server URL (which
+    /// may hold a password: show [`Target::shown`] instead).
     pub path: PathBuf,
+    /// Where it is: in a folder or on a server.
+    pub place: Place,
     /// `--busy-timeout`: how long a write waits for another writer.
     pub busy_timeout: Duration,
 }
 
+/// Where a vault lives.
+pub enum Place {
+    /// A file under a folder (`--dir` / `$VAULTS_DIR`).
+    Folder(VaultDir),
+    /// A PostgreSQL server (`--url` / `$VAULTS_URL`).
+    Server(ServerUrl),
+}
+
 impl Target {
-    /// `--dir` / `$VAULTS_DIR`, or the platform data folder; `--vault`.
+    /// `--url` / `$VAULTS_URL`, else `--dir` / `$VAULTS_DIR` or the platform
+    /// data folder; `--vault`. A flag on the command line wins over a
+    /// variable: `--dir` over `$VAULTS_URL`, `--vault` over the `vault=`
+    /// of `$VAULTS_URL`; `--url` with `--dir` on one command line is a
+    /// usage error.
     fn resolve(g: &Global) -> Result<Target> {
+        let from_cli = |source: Option<ValueSource>| source == Some(ValueSource::CommandLine);
+        let url_on_cli = from_cli(g.sources.url);
+        let dir_on_cli = from_cli(g.sources.dir);
+        if url_on_cli && dir_on_cli {
+            return Err(Error::usage(
+                "--url names a vault on a server and --dir a folder of vault files: give one",
+            ));
+        }
+        // An empty `VAULTS_URL=` is no URL, as an unset one.
+        let url = g.url.as_deref().filter(|u| !u.is_empty());
+        if let Some(url) = url.filter(|_| !dir_on_cli) {
+            let flag = match from_cli(g.sources.vault) {
+                true => VaultFlag::CommandLine {
+                    name: &g.vault,
+                    url_too: url_on_cli,
+                },
+                false => VaultFlag::Fallback(&g.vault),
+            };
+            let server = ServerUrl::resolve(url, flag)?;
+            if url_on_cli && server.has_password {
+                warn_password_on_command_line("--url");
+            }
+            return Ok(Target {
+                name: server.vault.clone(),
+                path: server.location(),
+                place: Place::Server(server),
+                busy_timeout: g.busy_timeout,
+            });
+        }
         let root = match &g.dir {
             Some(dir) => dir.clone(),
             None => directories::ProjectDirs::from("", "", "vaults")
@@ -139,10 +187,46 @@ impl Target {
         let dir = VaultDir::new(root);
         let path = dir.path_of(&g.vault)?;
         Ok(Target {
-            dir,
             name: g.vault.clone(),
             path,
+            place: Place::Folder(dir),
             busy_timeout: g.busy_timeout,
+        })
+    }
+
+    /// The vault `copy --to DEST` makes: a file, or a vault on a server
+    /// (named as the source is when the URL has no `vault=`).
+    ///
+    /// # Errors
+    /// A usage error for a URL that is not UTF-8.
+    pub fn destination(dest: &Path, source: &Target) -> Result<Target> {
+        if vaults::is_vault_url(dest) {
+            let url = dest
+                .to_str()
+                .ok_or_else(|| Error::usage("the URL of --to is not valid UTF-8"))?;
+            let server = ServerUrl::resolve(url, VaultFlag::Fallback(&source.name))?;
+            if server.has_password {
+                warn_password_on_command_line("--to");
+            }
+            return Ok(Target {
+                name: server.vault.clone(),
+                path: server.location(),
+                place: Place::Server(server),
+                busy_timeout: source.busy_timeout,
+            });
+        }
+        let folder = match dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        Ok(Target {
+            name: dest.file_stem().map_or_else(
+                || dest.display().to_string(),
+                |s| s.to_string_lossy().into(),
+            ),
+            path: dest.to_owned(),
+            place: Place::Folder(VaultDir::new(folder)),
+            busy_timeout: source.busy_timeout,
         })
     }
 
@@ -150,4 +234,39 @@ impl Target {
     pub fn options(&self) -> vaults::OpenOptions {
         vaults::OpenOptions::new().busy_timeout(self.busy_timeout)
     }
+
+    /// The server URL, when the vault is on a server.
+    pub fn server(&self) -> Option<&ServerUrl> {
+        match &self.place {
+            Place::Server(s) => Some(s),
+            Place::Folder(_) => None,
+        }
+    }
+
+    /// Where the vault is, for messages: its file, or its URL without the
+    /// password.
+    pub fn shown(&self) -> String {
+        match &self.place {
+            Place::Folder(_) => self.path.display().to_string(),
+            Place::Server(s) => s.shown.clone(),
+        }
+    }
+
+    /// The vault's place as JSON output names it: `{"path": FILE}` or
+    /// `{"url": URL}` (without the password).
+    pub fn json_place(&self) -> (&'static str, serde_json::Value) {
+        match &self.place {
+            Place::Folder(_) => ("path", self.path.display().to_string().into()),
+            Place::Server(s) => ("url", s.shown.clone().into()),
+        }
+    }
+}
+
+/// Warns that a password given in `flag` is in this process's arguments,
+/// which other users of the machine can read.
+fn warn_password_on_command_line(flag: &str) {
+    output::notice(&format!(
+        "vaults: warning: the password in {flag} can be read by other users of this machine \
+         (in the process list); set VAULTS_URL or PGPASSWORD instead"
+    ));
 }

@@ -11,6 +11,11 @@ pub const AUTH: u8 = 4;
 /// The vault stayed locked by another writer past `--busy-timeout`: nothing
 /// was changed, and the same command may simply be run again.
 pub const BUSY: u8 = 5;
+/// The vault's server could not be reached, or the connection to it broke
+/// (sysexits' `EX_TEMPFAIL`): worth running again once the server is back.
+/// Nothing was changed, unless the connection broke while a write was
+/// being committed.
+pub const UNAVAILABLE: u8 = 75;
 /// `exec` found its command but could not run it (as shells answer).
 pub const CANNOT_EXECUTE: u8 = 126;
 /// `exec` did not find its command.
@@ -93,11 +98,17 @@ impl Error {
             Error::Io { .. } | Error::Other(_) => FAILURE,
             Error::Library(e) | Error::RotateBlocked(e) => match e {
                 vaults::Error::VaultNotFound { .. } => NOT_FOUND,
-                vaults::Error::WrongPassphrase | vaults::Error::Integrity(_) => AUTH,
+                vaults::Error::WrongPassphrase
+                | vaults::Error::Integrity(_)
+                | vaults::Error::AccessDenied { .. } => AUTH,
                 vaults::Error::Busy => BUSY,
+                vaults::Error::Unavailable { .. } => UNAVAILABLE,
                 vaults::Error::InvalidName { .. }
                 | vaults::Error::InvalidVaultName { .. }
+                | vaults::Error::InvalidUrl { .. }
+                | vaults::Error::Unsupported { .. }
                 | vaults::Error::EmptyPassphrase => USAGE,
+                // `Server` (any other error the server reports) among them.
                 _ => FAILURE,
             },
             Error::InEntry { source, .. } => source.exit_code(),
@@ -171,6 +182,11 @@ fn library_message(f: &mut fmt::Formatter<'_>, e: &vaults::Error) -> fmt::Result
             f,
             "{e}; nothing was changed: try again, or wait longer with --busy-timeout"
         ),
+        E::Unavailable { .. } => write!(f, "{e}; try again once it is reachable"),
+        E::AccessDenied { .. } => write!(
+            f,
+            "{e}; check the user and the password (PGPASSWORD, or the URL's user part)"
+        ),
         _ => write!(f, "{e}"),
     }
 }
@@ -227,6 +243,33 @@ mod tests {
         assert_eq!(Error::usage("x").exit_code(), USAGE);
         assert_eq!(Error::no_entry("k").exit_code(), NOT_FOUND);
         assert_eq!(Error::from(vaults::Error::Busy).exit_code(), BUSY);
+        let reason = String::from("x");
+        let server = [
+            (
+                vaults::Error::Unavailable {
+                    reason: reason.clone(),
+                },
+                UNAVAILABLE,
+            ),
+            (
+                vaults::Error::AccessDenied {
+                    reason: reason.clone(),
+                },
+                AUTH,
+            ),
+            (vaults::Error::InvalidUrl { reason }, USAGE),
+            (vaults::Error::Unsupported { what: "x" }, USAGE),
+            (
+                vaults::Error::Server {
+                    code: "XX000".into(),
+                    message: "x".into(),
+                },
+                FAILURE,
+            ),
+        ];
+        for (e, code) in server {
+            assert_eq!(Error::from(e).exit_code(), code);
+        }
         assert_eq!(
             Error::from(vaults::Error::WrongPassphrase).exit_code(),
             AUTH

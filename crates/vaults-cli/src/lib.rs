@@ -7,7 +7,7 @@
 //! opens the vault (`open`), runs one of the `commands`, and prints
 //! (`output`). Exit codes (`error`): 0 success, 1 other error, 2 usage,
 //! 3 not found, 4 authentication failed, 5 busy (another writer held the
-//! lock: try again).
+//! lock: try again), 75 unavailable (the vault's server: try again).
 
 mod bounded_json;
 mod child_env;
@@ -23,14 +23,15 @@ mod output;
 mod passphrase;
 mod plain_list;
 mod process;
+mod server_url;
 mod transfer;
 mod values;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, Sources};
 use crate::context::Context;
 use crate::error::Result;
 
@@ -66,7 +67,13 @@ pub fn main() -> ExitCode {
 /// Parses the command line (clap exits on a usage error, with code 2),
 /// resolves the options once, and runs the command.
 fn run() -> Result<ExitCode> {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    cli.global.sources = Sources::of(&matches);
+    drop(matches);
     match cli.command {
         Command::Completions { shell } => commands::completions(shell)?,
         Command::Man => commands::man()?,

@@ -6,7 +6,7 @@ use vaults::{
     EncryptedVault, Error as LibError, KdfCeiling, Keyring, Kind, LockedVault, Passphrase, Vault,
 };
 
-use crate::context::{Context, Target};
+use crate::context::{Context, Place, Target};
 use crate::error::{Error, Result};
 use crate::kernel_keyring::{kernel_keyring, keyring_store};
 use crate::output;
@@ -26,8 +26,12 @@ pub enum Locked {
 }
 
 /// Fails with exit code 3 unless the vault file exists; warns when others
-/// could read or change it.
+/// could read or change it. A vault on a server has no file: the library
+/// tells whether it exists when it is opened.
 fn must_exist(t: &Target) -> Result<()> {
+    let Place::Folder(dir) = &t.place else {
+        return Ok(());
+    };
     if t.path.is_file() {
         warn_if_exposed(&t.path);
         Ok(())
@@ -35,7 +39,7 @@ fn must_exist(t: &Target) -> Result<()> {
         Err(Error::not_found(format!(
             "no vault {:?} in {}; run `vaults init` to create it",
             t.name,
-            t.dir.root().display()
+            dir.root().display()
         )))
     }
 }
@@ -65,7 +69,7 @@ pub fn open_locked(ctx: &Context) -> Result<Locked> {
     let t = &ctx.target;
     must_exist(t)?;
     // `--plain` settles it: the list is not read.
-    let recorded = (!ctx.plain).then(|| ctx.plain_list.look_up(&t.path));
+    let recorded = (!ctx.plain).then(|| ctx.plain_list.look_up(t));
     let expect_plain = recorded.as_ref().is_none_or(Recorded::is_recorded);
     if expect_plain {
         match t.options().open(&t.path) {
@@ -105,11 +109,15 @@ pub fn open_locked(ctx: &Context) -> Result<Locked> {
     }
 }
 
-/// A file that says it is plain where no plain vault was made.
+/// A vault that says it is plain where no plain vault was made.
 fn tampered(t: &Target) -> Error {
+    let (its, here) = match t.place {
+        Place::Folder(_) => ("its file", "at this path"),
+        Place::Server(_) => ("its records", "at this URL"),
+    };
     Error::auth(format!(
-        "vault {:?} looks tampered with: its file says it is plain, but no plain \
-         vault was created at this path (pass --plain or set VAULTS_PLAIN=1 if \
+        "vault {:?} looks tampered with: {its} say it is plain, but no plain \
+         vault was created {here} (pass --plain or set VAULTS_PLAIN=1 if \
          you mean a plain vault)",
         t.name
     ))

@@ -7,7 +7,9 @@
 //! --plain` recorded it here. A record holds the vault's absolute path, as
 //! spelled (symlinks are not resolved, so a link planted on the way cannot
 //! point an encrypted vault's name at a recorded plain one), and its id (so
-//! a file put in its place is not taken for it).
+//! a file put in its place is not taken for it). A plain vault on a server
+//! is recorded as `postgres://HOST[:PORT]/DB?vault=NAME` (no user, no
+//! password) and its id.
 //!
 //! `$XDG_CONFIG_HOME/vaults/plain-vaults.json` (else `~/.config/vaults/`):
 //! `{"plain_vaults": [{"path": "/abs/NAME.db", "id": "<32 hex digits>"}]}`,
@@ -25,6 +27,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::context::Target;
 use crate::error::{Error, Result};
 use crate::output;
 
@@ -72,7 +75,7 @@ impl PlainList {
     }
 
     /// What the list says of `vault`, looked up before it is opened.
-    pub fn look_up(&self, vault: &Path) -> Recorded {
+    pub fn look_up(&self, vault: &Target) -> Recorded {
         let found = key(vault).and_then(|path| Ok((path, read_quietly(self.folder()?)?)));
         match found {
             Ok((path, (list, warning))) => Recorded {
@@ -93,13 +96,13 @@ impl PlainList {
 
     /// Fails unless [`PlainList::add`] could record a vault at `vault`
     /// (checked before `init --plain` creates anything).
-    pub fn check_recordable(&self, vault: &Path) -> Result<()> {
+    pub fn check_recordable(&self, vault: &Target) -> Result<()> {
         key(vault)?;
         check_folder(self.folder()?)
     }
 
     /// Records the plain vault `id` at `vault`, replacing any record of that path.
-    pub fn add(&self, vault: &Path, id: &[u8; 16]) -> Result<()> {
+    pub fn add(&self, vault: &Target, id: &[u8; 16]) -> Result<()> {
         let path = key(vault)?;
         self.update(|list| {
             list.plain_vaults.retain(|r| r.path != path);
@@ -112,7 +115,7 @@ impl PlainList {
 
     /// Drops any record of `vault` (after `destroy`, or when an encrypted vault
     /// is created there); a failure is only a warning.
-    pub fn remove(&self, vault: &Path) {
+    pub fn remove(&self, vault: &Target) {
         let Ok(path) = key(vault) else { return };
         let Ok(folder) = self.folder() else { return };
         if !folder.join(FILE).exists() {
@@ -160,9 +163,14 @@ impl PlainList {
     }
 }
 
-/// The key a vault is recorded under: its absolute path, symlinks kept.
-fn key(vault: &Path) -> Result<String> {
-    let abs = std::path::absolute(vault)?;
+/// The key a vault is recorded under: its absolute path, symlinks kept;
+/// on a server, its server, database and vault name (see
+/// [`crate::server_url::ServerUrl::record_key`]).
+fn key(vault: &Target) -> Result<String> {
+    if let Some(server) = vault.server() {
+        return Ok(server.record_key());
+    }
+    let abs = std::path::absolute(&vault.path)?;
     abs.to_str().map(str::to_owned).ok_or_else(|| {
         Error::usage(format!(
             "cannot record a plain vault at {}, a path that is not UTF-8; pass --plain each time instead",

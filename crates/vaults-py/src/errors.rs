@@ -21,6 +21,8 @@ pub(crate) enum Class {
     VaultClosed,
     VaultBusy,
     InvalidInput,
+    VaultUnavailable,
+    AccessDenied,
 }
 
 impl Class {
@@ -33,11 +35,15 @@ impl Class {
             Class::VaultClosed => "VaultClosed",
             Class::VaultBusy => "VaultBusy",
             Class::InvalidInput => "InvalidInput",
+            Class::VaultUnavailable => "VaultUnavailable",
+            Class::AccessDenied => "AccessDenied",
         }
     }
 
     fn cell(self) -> &'static PyOnceLock<Py<PyType>> {
-        static CELLS: [PyOnceLock<Py<PyType>>; 7] = [
+        static CELLS: [PyOnceLock<Py<PyType>>; 9] = [
+            PyOnceLock::new(),
+            PyOnceLock::new(),
             PyOnceLock::new(),
             PyOnceLock::new(),
             PyOnceLock::new(),
@@ -69,9 +75,13 @@ pub(crate) fn to_py(e: Error) -> PyErr {
         Error::Integrity(_) | Error::Corrupt { .. } => Class::IntegrityError,
         Error::LegacyFormat { .. } | Error::LegacyUnsupported { .. } => Class::LegacyFormatError,
         Error::Busy => Class::VaultBusy,
+        Error::Unavailable { .. } => Class::VaultUnavailable,
+        Error::AccessDenied { .. } => Class::AccessDenied,
         Error::InvalidName { .. }
         | Error::ValueTooLarge { .. }
         | Error::EmptyPassphrase
+        | Error::InvalidUrl { .. }
+        | Error::Unsupported { .. }
         | Error::Encode { .. } => Class::InvalidInput,
         _ => Class::VaultError,
     };

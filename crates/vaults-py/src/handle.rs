@@ -491,14 +491,26 @@ impl Store {
             return Err(Class::VaultClosed.err("the vault is closed"));
         };
         let path = handle.vault().path().map(PathBuf::from);
-        py.detach(move || match Arc::try_unwrap(handle) {
-            Ok(Handle::Plain(v)) => v.destroy(),
-            Ok(Handle::Encrypted(v)) => v.destroy(),
-            Err(handle) => {
-                drop(handle);
-                match path {
-                    Some(p) => remove_files(&p),
-                    None => Ok(()),
+        py.detach(move || {
+            // A vault on a server has no file to remove behind the back of
+            // a call still running on another thread: it is destroyed once
+            // that call has let go of the handle (none can take it again).
+            let waited = std::time::Instant::now();
+            while path.is_none() && Arc::strong_count(&handle) > 1 {
+                if waited.elapsed() > SERVER_DESTROY_WAIT {
+                    return Err(vaults::Error::Busy);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            match Arc::try_unwrap(handle) {
+                Ok(Handle::Plain(v)) => v.destroy(),
+                Ok(Handle::Encrypted(v)) => v.destroy(),
+                Err(shared) => {
+                    drop(shared);
+                    match path {
+                        Some(p) => remove_files(&p),
+                        None => Err(vaults::Error::Busy),
+                    }
                 }
             }
         })
@@ -523,6 +535,10 @@ impl Store {
             .take()
     }
 }
+
+/// How long `destroy` of a vault on a server waits for calls still running
+/// on other threads.
+const SERVER_DESTROY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Adds a keyring slot unless the vault has one.
 fn ensure_keyring_slot(vault: &EncryptedVault) -> vaults::Result<()> {

@@ -32,6 +32,11 @@ def pytest_configure(config):
         "keyring: needs a usable OS keyring (CI runs the suite under `keyctl session -`);"
         " where there is none these tests fail, saying why: deselect them with -m 'not keyring'",
     )
+    config.addinivalue_line(
+        "markers",
+        "server: needs a PostgreSQL server (VAULTS_TEST_PG_URL); fails without one under"
+        " VAULTS_TEST_ENGINE=postgres, else skips saying why: deselect them with -m 'not server'",
+    )
 
 
 # Modules whose every test needs the new package, written without the marker.

@@ -60,7 +60,10 @@ def test_vault_error_is_an_exception():
 @pytest.mark.new
 @pytest.mark.parametrize(
     "name",
-    ["WrongPassphrase", "IntegrityError", "LegacyFormatError", "VaultClosed", "VaultBusy", "InvalidInput"],
+    [
+        "WrongPassphrase", "IntegrityError", "LegacyFormatError", "VaultClosed", "VaultBusy", "InvalidInput",
+        "VaultUnavailable", "AccessDenied",
+    ],
 )
 def test_every_error_is_a_vault_error(name):
     cls = getattr(vaults, name)
@@ -75,6 +78,13 @@ def test_invalid_input_is_also_a_value_error():
 
 
 @pytest.mark.new
+def test_server_errors_are_also_os_errors():
+    assert issubclass(vaults.VaultUnavailable, ConnectionError)
+    assert issubclass(vaults.AccessDenied, PermissionError)
+    assert not issubclass(vaults.VaultBusy, OSError)
+
+
+@pytest.mark.new
 def test_max_value_len_is_64_mib():
     assert vaults.MAX_VALUE_LEN == 64 * 1024 * 1024
 
@@ -84,7 +94,7 @@ def test_public_names_are_exported():
     for name in [
         "set_root_path", "set_logger", "migrate_legacy", "ManualClock", "Vault", "EncryptedVault",
         "VaultError", "WrongPassphrase", "IntegrityError", "LegacyFormatError", "VaultClosed",
-        "VaultBusy", "InvalidInput", "MAX_VALUE_LEN",
+        "VaultBusy", "InvalidInput", "VaultUnavailable", "AccessDenied", "MAX_VALUE_LEN",
     ]:
         assert hasattr(vaults, name), name
 

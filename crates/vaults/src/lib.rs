@@ -63,6 +63,7 @@ pub use api::legacy;
 pub use api::{
     Copied, EncryptedVault, Iter, KeyChange, Keyring, LockedVault, OpenOptions, Progress, SlotInfo,
     Snapshot, Store, Transaction, UnlockedKey, UnreadableRow, Vault, VaultDir, copy_vault,
+    is_vault_url, redact_url,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use codec::cbor::{MAX_ITEMS, check_cbor};

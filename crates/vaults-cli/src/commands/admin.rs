@@ -1,12 +1,14 @@
 //! `init`, `destroy`, `completions`, `man`: making and deleting vaults,
 //! and what clap knows of the command line.
 
+use std::path::Path;
+
 use clap::CommandFactory;
 use serde_json::json;
 use vaults::{EncryptedVault, Keyring, LockedVault};
 
 use crate::cli::{Cli, KdfArgs};
-use crate::context::{Context, Target};
+use crate::context::{Context, Place, Target};
 use crate::error::{Error, Result};
 use crate::kernel_keyring::{kernel_keyring, keyring_store, require_keyring};
 use crate::open::{self, Locked};
@@ -38,29 +40,33 @@ pub fn init(ctx: &Context, keyring: bool, kdf: &KdfArgs) -> Result<()> {
              --kdf-memory or --kdf-time",
         ));
     }
-    if t.path.exists() {
-        return Err(Error::other(format!(
-            "vault {:?} already exists at {}",
-            t.name,
-            t.path.display()
-        )));
+    // On a server, the library refuses an existing vault when it creates.
+    if let Place::Folder(dir) = &t.place {
+        if t.path.exists() {
+            return Err(Error::other(format!(
+                "vault {:?} already exists at {}",
+                t.name,
+                t.path.display()
+            )));
+        }
+        dir.create_root()?;
     }
-    t.dir.create_root()?;
+    let (place, shown) = t.json_place();
     if ctx.plain {
-        ctx.plain_list.check_recordable(&t.path)?;
+        ctx.plain_list.check_recordable(t)?;
         // Exclusive: a file planted after the check above (another plain
         // vault) must not be the one recorded as trusted.
         let vault = t.options().create(&t.path)?;
         // Recorded where the file cannot change it: later commands open
         // this file as plain only while its id is the one recorded here.
-        if let Err(e) = ctx.plain_list.add(&t.path, &vault.id()) {
+        if let Err(e) = ctx.plain_list.add(t, &vault.id()) {
             let _ = vault.destroy();
             return Err(e);
         }
         return say(
             ctx,
-            &format!("created plain vault {:?} at {}", t.name, t.path.display()),
-            json!({"vault": t.name, "path": t.path, "kind": "plain"}),
+            &format!("created plain vault {:?} at {}", t.name, t.shown()),
+            json!({"vault": t.name, place: shown, "kind": "plain"}),
         );
     }
     let params = kdf_params(kdf)?;
@@ -77,9 +83,9 @@ pub fn init(ctx: &Context, keyring: bool, kdf: &KdfArgs) -> Result<()> {
         true => Some(require_keyring()?),
         false => None,
     };
-    let mut vault = EncryptedVault::create(&t.path, &pass, params)?;
+    let mut vault = EncryptedVault::create_with(&t.options(), &t.path, &pass, params)?;
     // A plain vault once recorded at this path is gone.
-    ctx.plain_list.remove(&t.path);
+    ctx.plain_list.remove(t);
     let mut slot = None;
     if let Some(keyring) = keyring {
         vault.set_keyring(keyring);
@@ -87,12 +93,47 @@ pub fn init(ctx: &Context, keyring: bool, kdf: &KdfArgs) -> Result<()> {
     }
     say(
         ctx,
+        &format!("created encrypted vault {:?} at {}", t.name, t.shown()),
+        json!({"vault": t.name, place: shown, "kind": "encrypted", "keyring_slot": slot}),
+    )
+}
+
+/// `copy --to DEST`: copies the vault as stored (see [`vaults::copy_vault`]),
+/// asking for no passphrase. The source is first opened as every command
+/// opens it, so a file that says it is plain is copied only when trusted
+/// as such; a plain copy is then recorded as plain, under its source's id.
+pub fn copy(ctx: &Context, to: &Path) -> Result<()> {
+    let t = &ctx.target;
+    let dest = Target::destination(to, t)?;
+    if dest.server().is_none() && std::fs::symlink_metadata(&dest.path).is_ok() {
+        return Err(Error::other(format!(
+            "{} exists; nothing was copied",
+            dest.path.display()
+        )));
+    }
+    let plain_id = match open::open_locked(ctx)? {
+        Locked::Plain(v) => Some(v.id()),
+        Locked::Encrypted(_) => None,
+    };
+    if plain_id.is_some() {
+        ctx.plain_list.check_recordable(&dest)?;
+    }
+    let copied = vaults::copy_vault(&t.options(), &t.path, &dest.path)?;
+    if let Some(id) = plain_id {
+        ctx.plain_list.add(&dest, &id)?;
+    }
+    let (place, shown) = dest.json_place();
+    say(
+        ctx,
         &format!(
-            "created encrypted vault {:?} at {}",
+            "copied vault {:?} ({}, {} entries) to {}",
             t.name,
-            t.path.display()
+            copied.kind,
+            copied.entries,
+            dest.shown()
         ),
-        json!({"vault": t.name, "path": t.path, "kind": "encrypted", "keyring_slot": slot}),
+        json!({"copied": t.name, "kind": copied.kind.to_string(), "entries": copied.entries,
+            "to": {"vault": dest.name, place: shown}}),
     )
 }
 
@@ -117,7 +158,7 @@ pub fn destroy(ctx: &Context, force: bool) -> Result<()> {
         Locked::Plain(v) => v.destroy()?,
         Locked::Encrypted(l) => destroy_encrypted(t, l)?,
     }
-    ctx.plain_list.remove(&t.path);
+    ctx.plain_list.remove(t);
     say(
         ctx,
         &format!("destroyed vault {:?}", t.name),

@@ -6,16 +6,26 @@ use std::os::unix::process::CommandExt;
 use vaults::Store;
 
 use crate::child_env;
+use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::kernel_keyring;
 
 /// The child's environment, read from the vault (see [`child_env::build`]).
+///
+/// A vault on a server whose URL holds no password was reached with
+/// `$PGPASSWORD`: the child does not get that password (it reaches every
+/// vault stored on the server), unless an entry sets it.
 pub fn environment<S: Store>(
+    ctx: &Context,
     s: &S,
     prefix: &str,
     only: &[String],
 ) -> Result<Vec<(OsString, OsString)>> {
-    child_env::build(s, prefix, only)
+    let withheld: &[&str] = match ctx.target.server() {
+        Some(server) if !server.has_password => &["PGPASSWORD"],
+        _ => &[],
+    };
+    child_env::build(s, prefix, only, withheld)
 }
 
 /// Replaces this process with `command`, its environment `env`; returns

@@ -88,12 +88,21 @@ fn report_key_change(
     mut value: serde_json::Value,
 ) -> serde_json::Value {
     let may_remain = change.old_material_may_remain();
-    if may_remain {
+    if may_remain && t.server().is_some() {
+        // A server keeps old row versions until it vacuums them, and in
+        // its write-ahead log, replicas and backups beyond that.
+        output::notice(&format!(
+            "warning: the server may keep the old key material of vault {:?} (old row \
+             versions, its write-ahead log, replicas, backups): a copy taken from them may \
+             still {copy_may}",
+            t.name
+        ));
+    } else if may_remain {
         output::notice(&format!(
             "warning: another process has vault {:?} open, so the old key material is still in \
              its files: until that process closes the vault, a copy of {} may still {copy_may}",
             t.name,
-            t.path.display()
+            t.shown()
         ));
     }
     if let Some(fields) = value.as_object_mut() {

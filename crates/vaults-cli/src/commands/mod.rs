@@ -30,6 +30,7 @@ pub fn run(ctx: &Context, command: Command) -> Result<()> {
     match command {
         Command::Init { keyring, kdf } => admin::init(ctx, keyring, &kdf),
         Command::Destroy { force } => admin::destroy(ctx, force),
+        Command::Copy { to } => admin::copy(ctx, &to),
         Command::Cleanup => expiry::cleanup(ctx),
         Command::Unlock { duration } => keys::unlock(ctx, duration),
         Command::Lock => keys::lock(ctx),
@@ -212,7 +213,7 @@ fn on_store(ctx: &Context, s: &Vault, cmd: OnStore) -> Result<After> {
             only,
             command,
         } => {
-            let env = exec::environment(s, &prefix, &only)?;
+            let env = exec::environment(ctx, s, &prefix, &only)?;
             return Ok(After::Exec { command, env });
         }
         OnStore::Export {

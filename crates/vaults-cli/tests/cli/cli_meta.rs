@@ -51,6 +51,7 @@ fn every_subcommand_help_shows_an_example() {
     let expected = [
         "cleanup",
         "completions",
+        "copy",
         "destroy",
         "doctor",
         "exec",

@@ -21,12 +21,14 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from . import _native
 from ._errors import (
+    AccessDenied,
     IntegrityError,
     InvalidInput,
     LegacyFormatError,
     VaultBusy,
     VaultClosed,
     VaultError,
+    VaultUnavailable,
     WrongPassphrase,
 )
 
@@ -38,6 +40,7 @@ MAX_VALUE_LEN: int = _native.MAX_VALUE_LEN
 MAX_NAME_LEN: int = _native.MAX_NAME_LEN
 
 __all__ = [
+    "AccessDenied",
     "EncryptedVault",
     "IntegrityError",
     "InvalidInput",
@@ -49,6 +52,7 @@ __all__ = [
     "VaultBusy",
     "VaultClosed",
     "VaultError",
+    "VaultUnavailable",
     "WrongPassphrase",
     "migrate_legacy",
     "set_logger",
@@ -98,6 +102,8 @@ def migrate_legacy(name_or_path: "str | os.PathLike[str]", allow_pickle: bool = 
     file). The original is kept as ``PATH.legacy``. Returns the number of
     entries converted; on error nothing changes.
     """
+    if _native.is_vault_url(os.fspath(name_or_path)):
+        raise InvalidInput("migrate_legacy() converts a file of the original module, not a server vault")
     path = _path_of(name_or_path)
     try:
         count = _native.migrate_legacy(path, allow_pickle)
@@ -141,7 +147,11 @@ class Vault:
     """Persistent key-value store in one SQLite file, with expiry.
 
     Args:
-        vault_name: Name of the vault (the file ``ROOT/vaults/NAME.db``).
+        vault_name: Name of the vault (the file ``ROOT/vaults/NAME.db``), or
+            the URL of a vault on a PostgreSQL server
+            (``postgres://USER@HOST/DB?vault=NAME``, the password from
+            ``PGPASSWORD`` or the URL; ``vault_name`` and ``db_path`` then
+            show it without the password).
         to_create: If False, raises VaultError if the vault doesn't exist.
         thread_safe: Accepted for compatibility; a vault is always thread-safe.
         clock: A ``ManualClock`` for tests of expiry.
@@ -150,7 +160,7 @@ class Vault:
             lost on power loss, never on a crash; for sessions and caches).
     """
 
-    __slots__ = ("vault_name", "db_path", "_thread_safe", "_store", "_lock")
+    __slots__ = ("vault_name", "db_path", "_location", "_thread_safe", "_store", "_lock")
 
     _kind_name = "Vault"
 
@@ -165,7 +175,7 @@ class Vault:
     ) -> None:
         self._prepare(vault_name, to_create, thread_safe)
         self._store = self._open(
-            lambda: _native.Store.open_plain(self.db_path, to_create, clock, durability), to_create
+            lambda: _native.Store.open_plain(self._location, to_create, clock, durability), to_create
         )
 
     # -- opening --------------------------------------------------------
@@ -174,15 +184,22 @@ class Vault:
         if not isinstance(vault_name, str):
             raise TypeError(f"vault_name must be a str, not {type(vault_name).__name__}")
         self._store = None
-        if to_create:
-            os.makedirs(vaults_folder, exist_ok=True)
-        self.vault_name = vault_name
-        self.db_path = os.path.join(vaults_folder, f"{vault_name}.db")
+        if _native.is_vault_url(vault_name):
+            # A vault on a server: no folder, no file. The URL may hold a
+            # password, so what is shown (and logged) is without it.
+            self._location = vault_name
+            self.vault_name = self.db_path = _native.redact_url(vault_name)
+        else:
+            if to_create:
+                os.makedirs(vaults_folder, exist_ok=True)
+            self.vault_name = vault_name
+            self.db_path = self._location = os.path.join(vaults_folder, f"{vault_name}.db")
         self._thread_safe = thread_safe
         self._lock = _threading.RLock() if thread_safe else None
 
     def _open(self, opener, to_create: bool):
-        existed = os.path.exists(self.db_path)
+        # On a server, the library tells whether the vault exists.
+        existed = self._on_server() or os.path.exists(self.db_path)
         if not existed and not to_create:
             log.error("No such vault: '%s'!", self.vault_name)
             raise VaultError(f"Vault '{self.vault_name}' does not exist")
@@ -194,6 +211,9 @@ class Vault:
         if not existed:
             log.info("Creating vault '%s'!", self.vault_name)
         return store
+
+    def _on_server(self) -> bool:
+        return _native.is_vault_url(self._location)
 
     def _store_or_raise(self):
         store = self._store
@@ -277,6 +297,8 @@ class Vault:
         if store is not None:
             store.destroy()
             log.info("Vault '%s' deleted successfully.", self.vault_name)
+        elif self._on_server():
+            raise VaultClosed("the vault is closed: open it again to delete it from its server")
         elif os.path.exists(self.db_path):
             os.remove(self.db_path)
         else:
@@ -374,7 +396,8 @@ class EncryptedVault(Vault):
     unlocked by a passphrase (Argon2id) or the OS keyring.
 
     Args:
-        vault_name: Name of the vault (the file ``ROOT/vaults/NAME.db``).
+        vault_name: Name of the vault (the file ``ROOT/vaults/NAME.db``), or
+            a server URL, as for ``Vault``.
         passphrase: ``str``, ``bytes`` or ``bytearray`` (a bytearray is zeroed after use).
         keyring: Unlock with the key kept in the OS keyring; with a passphrase
             too, store the key there for later opens.
@@ -407,7 +430,7 @@ class EncryptedVault(Vault):
         try:
             self._store = self._open(
                 lambda: _native.Store.open_encrypted(
-                    self.db_path, passphrase, keyring, to_create, kdf == "fast", clock, durability
+                    self._location, passphrase, keyring, to_create, kdf == "fast", clock, durability
                 ),
                 to_create,
             )

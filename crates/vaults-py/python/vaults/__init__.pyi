@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Any, Dict, Generic, Iterable, Iterator, List, Literal, Mapping, Optional, Tuple, Type, TypeVar, Union, final
 
 __all__ = [
+    "AccessDenied",
     "EncryptedVault",
     "IntegrityError",
     "InvalidInput",
@@ -18,6 +19,7 @@ __all__ = [
     "VaultBusy",
     "VaultClosed",
     "VaultError",
+    "VaultUnavailable",
     "WrongPassphrase",
     "migrate_legacy",
     "set_logger",
@@ -57,7 +59,14 @@ class VaultBusy(VaultError):
     """Another process held the vault's lock past the busy timeout."""
 
 class InvalidInput(VaultError, ValueError):
-    """A name the store refuses, a value too large or nested too deeply, a ttl <= 0."""
+    """A name the store refuses, a value too large or nested too deeply, a ttl <= 0,
+    a malformed server URL."""
+
+class VaultUnavailable(VaultError, ConnectionError):
+    """The vault's database server could not be reached or the connection broke: retry."""
+
+class AccessDenied(VaultError, PermissionError):
+    """The vault's database server refused the credentials or the access."""
 
 def set_root_path(path: _StrPath) -> None:
     """Vaults live in ``PATH/vaults/NAME.db``; creates ``PATH/vaults``."""

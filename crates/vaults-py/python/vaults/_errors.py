@@ -27,4 +27,15 @@ class VaultBusy(VaultError):
 
 class InvalidInput(VaultError, ValueError):
     """A name, value or argument the store refuses (empty or too long a name,
-    a value too large or nested too deeply, a non-positive ttl)."""
+    a value too large or nested too deeply, a non-positive ttl, a malformed
+    server URL)."""
+
+
+class VaultUnavailable(VaultError, ConnectionError):
+    """The vault's database server could not be reached, or the connection
+    to it broke: worth retrying. Nothing was changed, unless the connection
+    broke while a write was being committed."""
+
+
+class AccessDenied(VaultError, PermissionError):
+    """The vault's database server refused the credentials or the access."""

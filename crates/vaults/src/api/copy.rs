@@ -89,7 +89,7 @@ pub fn copy_vault(
     let target = options.engine(Some(to.as_ref()), kind, Some(&init), true)?;
     if target.vault_id() != source.vault_id() {
         return Err(Error::VaultExists {
-            path: to.as_ref().to_owned(),
+            path: super::shown_path(to.as_ref()),
         });
     }
     let refs: Vec<RowRef<'_>> = rows

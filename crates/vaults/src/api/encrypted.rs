@@ -287,7 +287,7 @@ impl EncryptedVault {
         if engine.vault_id() != vault_id {
             // Only possible if another process created the same file first.
             return Err(Error::VaultExists {
-                path: path.map(Path::to_owned).unwrap_or_default(),
+                path: path.map(super::shown_path).unwrap_or_default(),
             });
         }
         let sealer = Sealer::new(keys, vault_id, meta.generation);

@@ -24,6 +24,7 @@ mod snapshot;
 mod store;
 mod transaction;
 mod ttl;
+mod url;
 mod vault;
 mod write;
 
@@ -41,4 +42,6 @@ pub use slots::SlotInfo;
 pub use snapshot::Snapshot;
 pub use store::Store;
 pub use transaction::Transaction;
+pub(crate) use url::shown_path;
+pub use url::{is_vault_url, redact_url};
 pub use vault::Vault;
