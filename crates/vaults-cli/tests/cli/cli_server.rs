@@ -3,9 +3,9 @@
 //! exit codes of server failures, and the server's password never shown.
 //!
 //! These tests need a server: `VAULTS_TEST_PG_URL` (as `.ci/pg start`
-//! prints it). Without it they fail, saying so; CI runs them in its
-//! PostgreSQL step with `cargo test -p vaults-cli --test cli cli_server`,
-//! and its other steps skip them with `-- --skip cli_server`.
+//! prints it). They are ignored in a plain `cargo test`; CI runs them in
+//! its PostgreSQL step (`cargo test -p vaults-cli --test cli -- --ignored
+//! cli_server`), where they fail, saying so, without a server.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -151,6 +151,7 @@ impl Drop for Pg {
 
 /// The whole life of an encrypted vault on the server, command by command.
 #[test]
+#[ignore = "needs the test PostgreSQL server: .ci/run runs it"]
 fn every_command_works_on_a_server_vault() {
     let pg = Pg::new();
     let created = pg.ok(["init", "--kdf-memory", "19", "--kdf-time", "2"]);
@@ -261,6 +262,7 @@ fn every_command_works_on_a_server_vault() {
 /// `unlock` caches the key of a server vault (under its vault id): `get`
 /// then needs no passphrase, until `lock`.
 #[test]
+#[ignore = "needs the test PostgreSQL server: .ci/run runs it"]
 fn an_unlocked_server_vault_needs_no_passphrase() {
     let pg = Pg::new();
     pg.init().set("k", "v", &[]);
@@ -281,6 +283,7 @@ fn an_unlocked_server_vault_needs_no_passphrase() {
 /// `copy --to` moves the vault, as stored, to a file and back to another
 /// server vault: no passphrase asked, the same passphrase opens each copy.
 #[test]
+#[ignore = "needs the test PostgreSQL server: .ci/run runs it"]
 fn copy_moves_a_vault_between_the_server_and_a_file() {
     let pg = Pg::new();
     pg.init().set("api/token", "tok-1", &[]);
@@ -359,6 +362,7 @@ fn copy_moves_a_vault_between_the_server_and_a_file() {
 /// A plain vault on the server is trusted as one only once `init --plain`
 /// recorded it (by server, database and vault name) or with `--plain`.
 #[test]
+#[ignore = "needs the test PostgreSQL server: .ci/run runs it"]
 fn a_plain_server_vault_is_trusted_only_when_recorded() {
     let pg = Pg::new();
     pg.ok(["init", "--plain"]);
@@ -380,6 +384,7 @@ fn a_plain_server_vault_is_trusted_only_when_recorded() {
 /// A server that does not answer: the temporary-failure code (75), one
 /// line, naming the server without its password.
 #[test]
+#[ignore = "needs the test PostgreSQL server: .ci/run runs it"]
 fn an_unreachable_server_is_a_temporary_failure() {
     let env = Env::new();
     let password = "unreachable-Pw-7f3a9";
@@ -404,6 +409,7 @@ fn an_unreachable_server_is_a_temporary_failure() {
 /// Credentials the server refuses: authentication failed (4), one line,
 /// the password nowhere, whether it came in the URL or in PGPASSWORD.
 #[test]
+#[ignore = "needs the test PostgreSQL server: .ci/run runs it"]
 fn a_wrong_password_is_access_denied() {
     let parts = server_parts();
     let env = Env::new();
@@ -436,6 +442,7 @@ fn a_wrong_password_is_access_denied() {
 /// A password inside `--url` is in the process list: a warning says where
 /// else to put it. From `VAULTS_URL`, no warning.
 #[test]
+#[ignore = "needs the test PostgreSQL server: .ci/run runs it"]
 fn a_password_on_the_command_line_is_warned_about() {
     let pg = Pg::new();
     let mut cmd = pg.env.pw();
@@ -471,6 +478,7 @@ fn a_password_on_the_command_line_is_warned_about() {
 
 /// Bad URLs are usage errors (2) that quote no password.
 #[test]
+#[ignore = "needs the test PostgreSQL server: .ci/run runs it"]
 fn a_bad_url_is_a_usage_error() {
     let env = Env::new();
     for url in [
@@ -485,6 +493,7 @@ fn a_bad_url_is_a_usage_error() {
 
 /// `VAULTS_LOG=trace` logs nothing of the URL's password either.
 #[test]
+#[ignore = "needs the test PostgreSQL server: .ci/run runs it"]
 fn logs_hold_no_password() {
     let pg = Pg::new();
     pg.init();
