@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use crate::engine::postgres::target;
 
 /// Whether `location` names a vault on a PostgreSQL server (it starts with
 /// `postgres://` or `postgresql://`) rather than a file: the rule every
@@ -15,7 +14,7 @@ use crate::engine::postgres::target;
 /// assert!(!vaults::is_vault_url("./postgres://not-a-url"));
 /// ```
 pub fn is_vault_url(location: impl AsRef<Path>) -> bool {
-    target::is_url(location.as_ref())
+    crate::engine::is_server_url(location.as_ref())
 }
 
 /// `url` with any password replaced by `***`: the one in its user part
