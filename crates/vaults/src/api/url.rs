@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-
 /// Whether `location` names a vault on a PostgreSQL server (it starts with
 /// `postgres://` or `postgresql://`) rather than a file: the rule every
 /// constructor that takes a path applies.
