@@ -21,6 +21,7 @@ mod repair;
 mod server;
 mod server_cleanup_sql;
 mod server_connection_loss;
+mod server_locks;
 mod server_tls;
 mod tamper;
 mod transactions;

@@ -97,6 +97,20 @@ impl Conn {
         self.client.batch_execute(sql).map_err(|e| self.fail(&e))
     }
 
+    /// Runs one statement without parameters and returns how many rows it
+    /// affected.
+    pub(crate) fn batch_count(&mut self, sql: &str) -> Result<u64> {
+        self.trip();
+        let messages = self.client.simple_query(sql).map_err(|e| self.fail(&e))?;
+        Ok(messages
+            .iter()
+            .find_map(|m| match m {
+                SimpleQueryMessage::CommandComplete(n) => Some(*n),
+                _ => None,
+            })
+            .unwrap_or(0))
+    }
+
     /// Opens a transaction with `sql` (statements without parameters, in
     /// one round trip).
     pub(crate) fn begin(&mut self, sql: &str) -> Result<()> {
@@ -117,6 +131,34 @@ impl Conn {
             self.in_tx = false;
         }
         out
+    }
+
+    /// Runs `sql`, statements without parameters beginning with `BEGIN` and
+    /// ending with `COMMIT`, in one round trip, and returns how many rows
+    /// each statement affected or returned. On an error the transaction is
+    /// rolled back.
+    pub(crate) fn atomic(&mut self, sql: &str) -> Result<Vec<u64>> {
+        self.in_tx = true;
+        self.trip();
+        match self.client.simple_query(sql) {
+            Ok(messages) => {
+                self.in_tx = false;
+                Ok(messages
+                    .iter()
+                    .filter_map(|m| match m {
+                        SimpleQueryMessage::CommandComplete(n) => Some(*n),
+                        _ => None,
+                    })
+                    .collect())
+            }
+            Err(e) => {
+                let out = self.fail(&e);
+                if !self.broken {
+                    let _ = self.end("ROLLBACK");
+                }
+                Err(out)
+            }
+        }
     }
 
     /// Runs statements without parameters in one round trip and returns the

@@ -119,6 +119,34 @@ impl<'k> PgRows<'_, 'k> {
         }
     }
 
+    /// The operation's instant as an SQL literal (numbers only).
+    fn now_literal(&self) -> String {
+        match self.at {
+            Some(ms) => format!("{ms}::int8"),
+            None => "floor(extract(epoch FROM now()) * 1000)::int8".into(),
+        }
+    }
+
+    /// Runs a `DELETE` of many rows (`sql`, whose only values are numbers
+    /// of ours). Outside a write transaction it runs in one of its own,
+    /// after the vault's lock is taken shared, all in one round trip: its
+    /// snapshot is then taken after the lock, so it sees everything a write
+    /// transaction that held the lock committed (a `DELETE` that waited for
+    /// the lock inside its own statement would miss that transaction's new
+    /// rows yet delete the rows it changed).
+    fn delete_many(&self, sql: &str) -> Result<u64> {
+        if !self.shared_lock {
+            return self.conn().batch_count(sql);
+        }
+        let vault = self.vault;
+        let counts = self.conn().atomic(&format!(
+            "BEGIN; SELECT pg_advisory_xact_lock_shared({LOCK_CLASS}, {vault}); {sql}; COMMIT"
+        ))?;
+        counts.get(2).copied().ok_or(Error::Corrupt {
+            detail: "the server did not say how many rows it deleted",
+        })
+    }
+
     /// Notes a meta change of this transaction: the version was raised.
     fn bump_meta_version(&self) -> Result<()> {
         let row = self.conn().query_opt(
@@ -367,19 +395,16 @@ impl Rows for PgRows<'_, '_> {
     }
 
     fn clear(&self) -> Result<u64> {
-        let (with, wait) = self.lock_clause();
-        let sql = format!("{with}DELETE FROM vaults.entries WHERE vault = $1{wait}");
-        self.conn().execute(&sql, &[&self.vault])
+        let vault = self.vault;
+        self.delete_many(&format!("DELETE FROM vaults.entries WHERE vault = {vault}"))
     }
 
     /// Deletes expired rows through the expiry index.
     fn delete_expired(&self) -> Result<u64> {
-        let (with, wait) = self.lock_clause();
-        let sql = format!(
-            "{with}DELETE FROM vaults.entries WHERE expires_at <= {} AND vault = $1{wait}",
-            now_sql(2)
-        );
-        self.conn().execute(&sql, &[&self.vault, &self.at])
+        let (vault, now) = (self.vault, self.now_literal());
+        self.delete_many(&format!(
+            "DELETE FROM vaults.entries WHERE expires_at <= {now} AND vault = {vault}"
+        ))
     }
 
     fn scan_ids(&self, after: i64, limit: usize, f: IdRowFn<'_>) -> Result<()> {
