@@ -64,7 +64,7 @@ pub struct Global {
     )]
     pub vault: String,
 
-    /// Print data as JSON (for `set`: parse the input as JSON)
+    /// Print data as JSON (output only: `set --json-input` reads JSON)
     #[arg(long, global = true)]
     pub json: bool,
 
@@ -176,21 +176,25 @@ pub enum Command {
         #[command(flatten)]
         kdf: KdfArgs,
     },
-    /// Store a value (from stdin, or a no-echo prompt); with --json the input
-    /// is parsed as JSON and stored as a structured value
+    /// Store a value (from stdin, or a no-echo prompt); with --json-input the
+    /// input is parsed as JSON and stored as a structured value
     #[command(after_help = "Examples:
   printf %s \"$TOKEN\" | vaults set api/token --ttl 7d
-  echo '{\"host\": \"db\", \"port\": 5432}' | vaults set db/config --json
+  echo '{\"host\": \"db\", \"port\": 5432}' | vaults set db/config --json-input
   vaults set db/password            (prompts without echo)")]
     Set {
         /// Name of the entry
         key: String,
-        /// Expire after this long (90s, 15m, 1h30m, 7d)
-        #[arg(long, value_name = "DUR", value_parser = parse_duration, conflicts_with = "keep_ttl")]
+        /// Expire after this long (90s, 15m, 1h30m, 7d; more than 0)
+        #[arg(long, value_name = "DUR", value_parser = parse_ttl, conflicts_with = "keep_ttl")]
         ttl: Option<std::time::Duration>,
         /// Keep the expiry of the value it replaces
         #[arg(long)]
         keep_ttl: bool,
+        /// Parse the input as JSON and store it as a structured value (the
+        /// global --json is about output only)
+        #[arg(long)]
+        json_input: bool,
     },
     /// Print a value
     #[command(after_help = "Examples:
@@ -295,7 +299,10 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
-    /// List the key slots
+    /// List the key slots (asks no passphrase)
+    ///
+    /// The list is read without the key: it shows what the file says, which
+    /// is proven only when a slot unlocks it.
     #[command(after_help = "Example:\n  vaults slots")]
     Slots,
     /// Manage key slots (needs a slot's passphrase)
@@ -338,7 +345,8 @@ pub enum Command {
         /// Overwrite an existing file
         #[arg(long)]
         force: bool,
-        /// Read the export passphrase from this file [env: VAULTS_EXPORT_PASSPHRASE holds it directly]
+        /// Read the export passphrase from this file (or give it in
+        /// $VAULTS_EXPORT_PASSPHRASE itself)
         #[arg(long, env = "VAULTS_EXPORT_PASSPHRASE_FILE", value_name = "FILE")]
         export_passphrase_file: Option<PathBuf>,
     },
@@ -353,7 +361,8 @@ pub enum Command {
         /// Its format [default: guessed from the content]
         #[arg(long, value_enum)]
         format: Option<ImportFormat>,
-        /// Read the export passphrase from this file [env: VAULTS_EXPORT_PASSPHRASE holds it directly]
+        /// Read the export passphrase from this file (or give it in
+        /// $VAULTS_EXPORT_PASSPHRASE itself)
         #[arg(long, env = "VAULTS_EXPORT_PASSPHRASE_FILE", value_name = "FILE")]
         export_passphrase_file: Option<PathBuf>,
     },
@@ -388,9 +397,19 @@ pub enum Command {
         /// The shell
         shell: clap_complete::Shell,
     },
-    /// Print the man page
-    #[command(after_help = "Example:\n  vaults man | man -l -")]
-    Man,
+    /// Print a man page, or write them all
+    #[command(after_help = "Examples:
+  vaults man | man -l -                     the page of vaults(1)
+  vaults man slot remove | man -l -         the page of vaults-slot-remove(1)
+  vaults man --out ~/.local/share/man/man1  every page, for `man vaults-init`")]
+    Man {
+        /// The command whose page to print [default: vaults itself]
+        #[arg(value_name = "COMMAND")]
+        command: Vec<String>,
+        /// Write every page (vaults.1, vaults-init.1, ...) into this folder
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -428,7 +447,8 @@ pub struct KdfArgs {
 /// Where a new passphrase comes from: env, file, or a prompt asked twice.
 #[derive(Debug, Args)]
 pub struct NewPassphrase {
-    /// Read the new passphrase from this file [env: VAULTS_NEW_PASSPHRASE holds it directly]
+    /// Read the new passphrase from this file (or give it in
+    /// $VAULTS_NEW_PASSPHRASE itself)
     #[arg(long, env = "VAULTS_NEW_PASSPHRASE_FILE", value_name = "FILE")]
     pub new_passphrase_file: Option<PathBuf>,
 }
@@ -471,6 +491,20 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 90s, 15m, 1h30m, 7d)"))
 }
 
+/// Parses `set --ttl`: a duration of at least 1s (an entry stored already
+/// expired is never what was meant; `vaults expire NAME 0` deletes one).
+pub fn parse_ttl(s: &str) -> Result<std::time::Duration, String> {
+    let d = parse_duration(s)?;
+    if d.is_zero() {
+        return Err(
+            "a TTL of 0 would store the entry already expired; give a duration \
+                    of 1s or more, or leave --ttl out to keep it until deleted"
+                .into(),
+        );
+    }
+    Ok(d)
+}
+
 /// The longest `unlock --for`: a cached key is a standing way into the vault.
 pub const MAX_UNLOCK: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
@@ -483,6 +517,12 @@ pub fn parse_unlock_duration(s: &str) -> Result<std::time::Duration, String> {
     if d > MAX_UNLOCK {
         return Err(
             "a key is cached for 24h at most; run `vaults unlock` again when it runs out".into(),
+        );
+    }
+    if d.subsec_nanos() != 0 {
+        return Err(
+            "the kernel keyring times keys out in whole seconds: give whole seconds (90s, 15m)"
+                .into(),
         );
     }
     Ok(d)
@@ -520,7 +560,7 @@ mod tests {
         let parse = super::parse_unlock_duration;
         assert_eq!(parse("1s"), Ok(Duration::from_secs(1)));
         assert_eq!(parse("24h"), Ok(super::MAX_UNLOCK));
-        for bad in ["0", "999ms", "24h 1s", "4294967296s", "soon"] {
+        for bad in ["0", "999ms", "1500ms", "24h 1s", "4294967296s", "soon"] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }

@@ -97,7 +97,9 @@ impl Error {
             Error::Auth(_) => AUTH,
             Error::Io { .. } | Error::Other(_) => FAILURE,
             Error::Library(e) | Error::RotateBlocked(e) => match e {
-                vaults::Error::VaultNotFound { .. } => NOT_FOUND,
+                vaults::Error::VaultNotFound { .. } | vaults::Error::SlotNotFound { .. } => {
+                    NOT_FOUND
+                }
                 vaults::Error::WrongPassphrase
                 | vaults::Error::Integrity(_)
                 | vaults::Error::AccessDenied { .. } => AUTH,

@@ -12,6 +12,7 @@
 mod bounded_json;
 mod child_env;
 mod cli;
+mod command_line;
 mod commands;
 mod context;
 mod error;
@@ -64,19 +65,17 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Parses the command line (clap exits on a usage error, with code 2),
-/// resolves the options once, and runs the command.
+/// Parses the command line (a usage error exits with code 2), resolves the
+/// options once, and runs the command.
 fn run() -> Result<ExitCode> {
-    let matches = Cli::command().get_matches();
-    let mut cli = match Cli::from_arg_matches(&matches) {
-        Ok(cli) => cli,
-        Err(e) => e.exit(),
-    };
+    let matches = command_line::matches(Cli::command())?;
+    let mut cli = Cli::from_arg_matches(&matches)
+        .map_err(|e| error::Error::usage(format!("{}", e.kind())))?;
     cli.global.sources = Sources::of(&matches);
     drop(matches);
     match cli.command {
         Command::Completions { shell } => commands::completions(shell)?,
-        Command::Man => commands::man()?,
+        Command::Man { command, out } => commands::man(&command, out.as_deref())?,
         command => {
             let ctx = Context::resolve(&cli.global)?;
             commands::run(&ctx, command)?;

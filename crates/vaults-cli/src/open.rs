@@ -36,11 +36,27 @@ fn must_exist(t: &Target) -> Result<()> {
         warn_if_exposed(&t.path);
         Ok(())
     } else {
+        // The command that creates it, with the name that is not the default.
+        let init = match t.name.as_str() {
+            "default" => "vaults init".to_owned(),
+            name => format!("vaults --vault {} init", shell_word(name)),
+        };
         Err(Error::not_found(format!(
-            "no vault {:?} in {}; run `vaults init` to create it",
+            "no vault {:?} in {}; run `{init}` to create it",
             t.name,
             dir.root().display()
         )))
+    }
+}
+
+/// `word` as one shell word: bare when it is plain, else single-quoted.
+fn shell_word(word: &str) -> String {
+    let plain = word
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./@+".contains(c));
+    match plain {
+        true => word.to_owned(),
+        false => format!("'{}'", word.replace('\'', "'\\''")),
     }
 }
 
@@ -180,8 +196,12 @@ fn unlock(ctx: &Context, locked: LockedVault, shortcuts: bool) -> Result<Encrypt
             }
         }
     }
-    let pass =
-        passphrase::prompt_passphrase(ctx, &format!("Passphrase for vault {:?}: ", t.name), false)?;
+    let pass = passphrase::prompt_passphrase(
+        ctx,
+        &format!("Passphrase for vault {:?}: ", t.name),
+        passphrase::Asked::Passphrase,
+        false,
+    )?;
     unlock_with_passphrase(ctx, locked, &pass)
 }
 

@@ -35,7 +35,7 @@ pub fn given_passphrase(ctx: &Context) -> Result<Option<Passphrase>> {
 pub fn passphrase_or_prompt(ctx: &Context, prompt: &str) -> Result<Passphrase> {
     match given_passphrase(ctx)? {
         Some(p) => Ok(p),
-        None => prompt_passphrase(ctx, prompt, false),
+        None => prompt_passphrase(ctx, prompt, Asked::Passphrase, false),
     }
 }
 
@@ -48,7 +48,7 @@ pub fn new_passphrase(ctx: &Context, new: &NewPassphrase) -> Result<Passphrase> 
     }
     match ctx.new_passphrase.get()? {
         Some(p) => passphrase(p),
-        None => prompt_passphrase(ctx, "New passphrase: ", true),
+        None => prompt_passphrase(ctx, "New passphrase: ", Asked::NewPassphrase, true),
     }
 }
 
@@ -66,36 +66,100 @@ pub fn export_passphrase(
     match ctx.export_passphrase.get()? {
         Some(p) => non_empty(p),
         None => {
-            let first = prompt(ctx, "Export passphrase: ")?;
-            if confirm && *prompt(ctx, "Export passphrase again: ")? != *first {
+            let first = non_empty(prompt(ctx, "Export passphrase: ", Asked::ExportPassphrase)?)?;
+            if confirm
+                && *prompt(ctx, "Export passphrase again: ", Asked::ExportPassphrase)? != *first
+            {
                 return Err(Error::usage("the two passphrases differ"));
             }
-            non_empty(first)
+            Ok(first)
         }
     }
 }
 
-/// Asks for a passphrase without echo (twice when `confirm`).
-pub fn prompt_passphrase(ctx: &Context, text: &str, confirm: bool) -> Result<Passphrase> {
-    let first = prompt(ctx, text)?;
-    if confirm && *prompt(ctx, "Again: ")? != *first {
+/// What a prompt asks for: it names, when it cannot ask, how to give it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asked {
+    /// The vault's passphrase.
+    Passphrase,
+    /// A new passphrase (`init`, `passwd`, `slot add-passphrase`).
+    NewPassphrase,
+    /// The passphrase of an `age` export or import.
+    ExportPassphrase,
+    /// The value of `set`.
+    Value,
+}
+
+impl Asked {
+    /// What is missing, and the ways to give it without a prompt.
+    fn missing(self) -> &'static str {
+        match self {
+            Asked::Passphrase => {
+                "no passphrase given: set VAULTS_PASSPHRASE, --passphrase-file or \
+                 --passphrase-command (or run `vaults unlock`)"
+            }
+            Asked::NewPassphrase => {
+                "no new passphrase given: set VAULTS_NEW_PASSPHRASE or --new-passphrase-file"
+            }
+            Asked::ExportPassphrase => {
+                "no export passphrase given: set VAULTS_EXPORT_PASSPHRASE or \
+                 --export-passphrase-file"
+            }
+            Asked::Value => "no value given: pipe it on stdin",
+        }
+    }
+}
+
+/// Asks for a passphrase without echo (twice when `confirm`). An empty one
+/// is refused at once, before it is asked again.
+pub fn prompt_passphrase(
+    ctx: &Context,
+    text: &str,
+    asked: Asked,
+    confirm: bool,
+) -> Result<Passphrase> {
+    let first = non_empty(prompt(ctx, text, asked)?)?;
+    if confirm && *prompt(ctx, "Again: ", asked)? != *first {
         return Err(Error::usage("the two passphrases differ"));
     }
     passphrase(first)
 }
 
 /// Reads one line without echo from the terminal, or fails at once (never
-/// hangs) when there is none or prompting is off.
-pub fn prompt(ctx: &Context, text: &str) -> Result<Zeroizing<String>> {
-    if ctx.no_input || !has_terminal() {
-        return Err(Error::usage(
-            "no passphrase given and no terminal to ask on: set VAULTS_PASSPHRASE, \
-             --passphrase-file or --passphrase-command (or run `vaults unlock`)",
-        ));
+/// hangs) when there is none or prompting is off, naming what to set.
+pub fn prompt(ctx: &Context, text: &str, asked: Asked) -> Result<Zeroizing<String>> {
+    if ctx.no_input {
+        return Err(Error::usage(format!(
+            "{} (VAULTS_NO_INPUT or --no-input forbids asking)",
+            asked.missing()
+        )));
+    }
+    if !has_terminal() {
+        return Err(Error::usage(format!(
+            "{}; there is no terminal to ask on",
+            asked.missing()
+        )));
     }
     rpassword::prompt_password(text)
         .map(Zeroizing::new)
-        .map_err(|e| Error::other(format!("could not read from the terminal: {e}")))
+        .map_err(|e| {
+            // Nothing ended the prompt's line (Ctrl-D echoes nothing): the
+            // error goes on a line of its own.
+            end_prompt_line();
+            match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => {
+                    Error::usage("nothing entered (end of input at the prompt): nothing changed")
+                }
+                _ => Error::other(format!("could not read from the terminal: {e}")),
+            }
+        })
+}
+
+/// Ends the prompt's line on the terminal.
+fn end_prompt_line() {
+    if let Ok(mut tty) = OpenOptions::new().write(true).open("/dev/tty") {
+        let _ = tty.write_all(b"\n");
+    }
 }
 
 /// Whether this process has a controlling terminal to prompt on.

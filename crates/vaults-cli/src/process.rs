@@ -34,18 +34,32 @@ pub fn unharden() {
     }
 }
 
-/// `VAULTS_LOG=debug` (or trace, info, warn) logs to stderr; the library
-/// never logs a value or a name.
+/// `VAULTS_LOG` logs to stderr, in `EnvFilter`'s syntax: a level (`debug`,
+/// `trace`, `info`, `warn`, `error`), or targets (`vaults=debug`,
+/// `vaults::engine=trace,info`). Colour only when stderr is a terminal and
+/// `NO_COLOR` is unset. The library never logs a value or a name.
 pub fn init_logging() {
-    let Some(level) = std::env::var("VAULTS_LOG")
-        .ok()
-        .and_then(|l| l.parse::<tracing::Level>().ok())
-    else {
+    use std::io::IsTerminal;
+    let Some(spec) = std::env::var_os("VAULTS_LOG").filter(|s| !s.is_empty()) else {
         return;
     };
+    let filter = match spec.to_str().map(tracing_subscriber::EnvFilter::try_new) {
+        Some(Ok(filter)) => filter,
+        Some(Err(e)) => {
+            crate::output::notice(&format!(
+                "vaults: VAULTS_LOG is not a log filter ({e}); examples: debug, vaults=trace"
+            ));
+            return;
+        }
+        None => {
+            crate::output::notice("vaults: VAULTS_LOG is not UTF-8; no logging");
+            return;
+        }
+    };
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_max_level(level)
-        .with_ansi(std::env::var_os("NO_COLOR").is_none())
+        .with_env_filter(filter)
+        .with_ansi(colour)
         .init();
 }

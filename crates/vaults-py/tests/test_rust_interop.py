@@ -58,7 +58,7 @@ def test_python_values_read_by_the_rust_cli_and_back(tmp_path):
     assert json.loads(_cli(tmp_path, "--json", "get", "tuple"))["value"] == {"pair": [1, "two"]}
 
     # Rust writes; Python reads.
-    _cli(tmp_path, "set", "--json", "from_rust", stdin=b'{"a": [1, {"b": null}], "n": -7, "f": 0.5}')
+    _cli(tmp_path, "set", "--json-input", "from_rust", stdin=b'{"a": [1, {"b": null}], "n": -7, "f": 0.5}')
     _cli(tmp_path, "set", "note", stdin=b"written by the CLI")
     v = vaults.EncryptedVault("shared", passphrase=PASS)
     assert v["from_rust"] == {"a": [1, {"b": None}], "n": -7, "f": 0.5}

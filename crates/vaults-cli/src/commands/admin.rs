@@ -1,5 +1,5 @@
-//! `init`, `destroy`, `completions`, `man`: making and deleting vaults,
-//! and what clap knows of the command line.
+//! `init`, `destroy`, `completions`: making and deleting vaults, and the
+//! shell's completions.
 
 use std::path::Path;
 
@@ -21,13 +21,6 @@ use super::keys::kdf_params;
 pub fn completions(shell: clap_complete::Shell) -> Result<()> {
     let mut buf = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "vaults", &mut buf);
-    emit(&buf)
-}
-
-/// `man`: needs no context, nor a vault.
-pub fn man() -> Result<()> {
-    let mut buf = Vec::new();
-    clap_mangen::Man::new(Cli::command()).render(&mut buf)?;
     emit(&buf)
 }
 
@@ -75,6 +68,7 @@ pub fn init(ctx: &Context, keyring: bool, kdf: &KdfArgs) -> Result<()> {
         None => passphrase::prompt_passphrase(
             ctx,
             &format!("New passphrase for vault {:?}: ", t.name),
+            passphrase::Asked::Passphrase,
             true,
         )?,
     };

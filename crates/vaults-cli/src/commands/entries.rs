@@ -20,7 +20,11 @@ use crate::values::{self, Bytes, Shown};
 /// limit (and the newline), never further: endless input is refused.
 fn read_value(ctx: &Context, key: &str) -> Result<Zeroizing<Vec<u8>>> {
     if std::io::stdin().is_terminal() {
-        let text = passphrase::prompt(ctx, &format!("Value for {key:?}: "))?;
+        let text = passphrase::prompt(
+            ctx,
+            &format!("Value for {key:?}: "),
+            passphrase::Asked::Value,
+        )?;
         return Ok(Zeroizing::new(text.as_bytes().to_vec()));
     }
     let cap = vaults::MAX_VALUE_LEN.saturating_add(2);
@@ -52,9 +56,10 @@ pub fn set<S: Store>(
     key: &str,
     ttl: Option<Duration>,
     keep_ttl: bool,
+    json_input: bool,
 ) -> Result<()> {
     let data = read_value(ctx, key)?;
-    if ctx.json {
+    if json_input {
         let value: serde_json::Value = serde_json::from_slice(&data).map_err(|e| {
             Error::usage(format!(
                 "stdin is not JSON: error at line {} column {}",

@@ -9,7 +9,7 @@ use crate::cli::{KdfArgs, NewPassphrase, SlotCommand};
 use crate::context::{Context, Target};
 use crate::error::{Error, Result};
 use crate::kernel_keyring::{forget_cached_key, kernel_keyring, keyring_store, require_keyring};
-use crate::open::{self, Locked, Opened};
+use crate::open::{self, Locked};
 use crate::output::{self, emit, say, unreadable_rows};
 use crate::passphrase;
 
@@ -144,7 +144,7 @@ pub fn rotate(ctx: &Context, drop_unreadable: bool) -> Result<()> {
         if let SlotInfo::Passphrase { id, .. } = info
             && id != vault.unlocked_slot()
         {
-            let p = passphrase::prompt_passphrase(ctx, &format!("Passphrase of key slot {id}: "), false).map_err(|_| {
+            let p = passphrase::prompt_passphrase(ctx, &format!("Passphrase of key slot {id}: "), passphrase::Asked::Passphrase, false).map_err(|_| {
                 Error::usage(format!(
                     "key slot {id} needs its passphrase to be rotated: run on a terminal, or remove it first \
                      (`vaults slot remove {id}`)"
@@ -197,14 +197,15 @@ pub(super) fn rowids(rows: &[vaults::UnreadableRow]) -> Vec<i64> {
 
 pub fn slots(ctx: &Context) -> Result<()> {
     let t = &ctx.target;
-    let list = match open::open(ctx)? {
-        Opened::Plain(_) => {
+    // Slots are listed from the locked vault: no passphrase is asked.
+    let list = match open::open_locked(ctx)? {
+        Locked::Plain(_) => {
             return Err(Error::usage(format!(
                 "vault {:?} is plain: it has no key slots",
                 t.name
             )));
         }
-        Opened::Encrypted(v) => v.slots()?,
+        Locked::Encrypted(v) => v.slots(),
     };
     if ctx.json {
         let items: Vec<_> = list

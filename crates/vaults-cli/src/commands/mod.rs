@@ -8,9 +8,11 @@ mod entries;
 mod exec;
 mod expiry;
 mod keys;
+mod manual;
 mod transfer;
 
-pub use admin::{completions, man};
+pub use admin::completions;
+pub use manual::man;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -40,8 +42,21 @@ pub fn run(ctx: &Context, command: Command) -> Result<()> {
         Command::Slot(cmd) => keys::slot(ctx, cmd),
         Command::Doctor { yes } => doctor::run(ctx, yes),
         Command::Completions { shell } => completions(shell),
-        Command::Man => man(),
-        Command::Set { key, ttl, keep_ttl } => on_vault(ctx, OnStore::Set { key, ttl, keep_ttl }),
+        Command::Man { command, out } => man(&command, out.as_deref()),
+        Command::Set {
+            key,
+            ttl,
+            keep_ttl,
+            json_input,
+        } => on_vault(
+            ctx,
+            OnStore::Set {
+                key,
+                ttl,
+                keep_ttl,
+                json_input,
+            },
+        ),
         // Names are checked before the vault is opened (and unlocked).
         Command::Get {
             key,
@@ -129,6 +144,7 @@ enum OnStore {
         key: String,
         ttl: Option<Duration>,
         keep_ttl: bool,
+        json_input: bool,
     },
     Get {
         key: String,
@@ -197,7 +213,12 @@ fn on_store_of_either_kind(ctx: &Context, cmd: OnStore) -> Result<After> {
 
 fn on_store(ctx: &Context, s: &Vault, cmd: OnStore) -> Result<After> {
     match cmd {
-        OnStore::Set { key, ttl, keep_ttl } => entries::set(ctx, s, &key, ttl, keep_ttl)?,
+        OnStore::Set {
+            key,
+            ttl,
+            keep_ttl,
+            json_input,
+        } => entries::set(ctx, s, &key, ttl, keep_ttl, json_input)?,
         OnStore::Get { key, no_newline } => entries::get(ctx, s, &key, no_newline)?,
         OnStore::Rm { keys } => entries::rm(s, &keys)?,
         OnStore::Ls { prefix, long } => entries::ls(ctx, s, prefix.as_deref(), long)?,

@@ -47,9 +47,18 @@ pub fn age_encrypt(
 /// modified file fails part-way (the import, one transaction, then stores
 /// nothing).
 pub fn age_decrypt<'a>(input: impl Read + 'a, passphrase: &str) -> Result<Box<dyn Read + 'a>> {
+    let mut input = std::io::BufReader::new(input);
+    let looks_like_age = std::io::BufRead::fill_buf(&mut input).is_ok_and(is_age);
     let reader = age::armor::ArmoredReader::new(input);
-    let decryptor = age::Decryptor::new_buffered(std::io::BufReader::new(reader))
-        .map_err(|e| Error::other(format!("not an age file: {e}")))?;
+    let decryptor =
+        age::Decryptor::new_buffered(std::io::BufReader::new(reader)).map_err(|e| match e {
+            // It starts as an age file: its header was damaged or edited,
+            // which is how tampering shows, like a modified payload.
+            age::DecryptError::InvalidHeader | age::DecryptError::InvalidMac if looks_like_age => {
+                Error::auth("the age file's header was modified or damaged")
+            }
+            other => Error::other(format!("not an age file: {other}")),
+        })?;
     let mut identity =
         age::scrypt::Identity::new(age::secrecy::SecretString::from(passphrase.to_owned()));
     identity.set_max_work_factor(MAX_WORK_FACTOR);
@@ -58,6 +67,9 @@ pub fn age_decrypt<'a>(input: impl Read + 'a, passphrase: &str) -> Result<Box<dy
         .map_err(|e| match e {
             age::DecryptError::DecryptionFailed | age::DecryptError::NoMatchingKeys => {
                 Error::auth("wrong export passphrase, or the file was modified")
+            }
+            age::DecryptError::InvalidMac | age::DecryptError::InvalidHeader => {
+                Error::auth("the age file's header was modified or damaged")
             }
             age::DecryptError::ExcessiveWork { required, .. } => Error::other(format!(
                 "the export asks for scrypt work factor {required}; vaults accepts at most \

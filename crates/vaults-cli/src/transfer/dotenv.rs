@@ -1,52 +1,99 @@
-//! `.env` files: `KEY=VALUE` lines, as `vaults import --format env` reads them.
+//! `.env` files, as `vaults import --format env` reads them, parsed by
+//! `dotenvy`: `KEY=VALUE` lines, `#` comments, an `export ` prefix, values
+//! bare, 'single-quoted' (literal, may span lines) or "double-quoted"
+//! (escapes `\n \" \' \\ \$`, may span lines: PEM keys).
+//!
+//! Two things differ from loading a `.env` into a program. A `$NAME`
+//! reference would be filled in from this process's environment (which may
+//! hold `VAULTS_PASSPHRASE`) or from earlier lines: a file that uses one is
+//! refused, never imported with the reference filled in. And a name given
+//! twice keeps its last value, as a shell sourcing the file would.
+
+use std::collections::HashMap;
+
+use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::names;
+use crate::output;
 use crate::transfer::Item;
 use crate::values::Stored;
 
-/// Parses a `.env` file: `KEY=VALUE` lines, `#` comments, an optional
-/// `export ` prefix, values bare, 'single-quoted' (literal) or
-/// "double-quoted" (with the escapes `vaults ls` writes names with:
-/// `\n \t \r \0 \" \' \\ \u{...}`; any other is refused).
+/// Stands for `$` while the file is parsed a second time with no `$`
+/// (a noncharacter: never in a text file that means anything).
+const DOLLAR: char = '\u{FDD0}';
+
+/// Parses a `.env` file. Errors name the entry and column, never a value
+/// (dotenvy's own errors quote the whole line).
 pub fn parse_env(data: &[u8]) -> Result<Vec<Item>> {
     let text = std::str::from_utf8(data).map_err(|_| Error::other("the .env file is not UTF-8"))?;
-    let mut items = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let bad = |why: &str| Error::other(format!("line {} of the .env file: {why}", n + 1));
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
+    if text.contains(DOLLAR) {
+        return Err(Error::other(
+            "the .env file holds the character U+FDD0, which it may not",
+        ));
+    }
+    let parsed = parse(text)?;
+    // The same file with every `$` (escaped or not) made inert: where a
+    // value differs, dotenvy filled in a reference.
+    let inert = Zeroizing::new(text.replace("\\$", "$").replace('$', &DOLLAR.to_string()));
+    let literal = parse(&inert)?;
+    let mut items: Vec<Item> = Vec::with_capacity(parsed.len());
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (n, ((name, value), (_, inert_value))) in parsed.into_iter().zip(literal).enumerate() {
+        if *inert_value.replace(DOLLAR, "$") != *value {
+            return Err(Error::other(format!(
+                "entry {} of the .env file ({name}) refers to a variable with `$`: vaults \
+                 imports values as written and fills in nothing; single-quote the value, or \
+                 write \\$ for a literal `$`",
+                n + 1
+            )));
         }
-        let line = line.strip_prefix("export ").map_or(line, str::trim_start);
-        let (key, raw) = line.split_once('=').ok_or_else(|| bad("no `=`"))?;
-        let key = key.trim();
-        if key.is_empty() || key.contains(char::is_whitespace) {
-            return Err(bad("the name is empty or has spaces"));
-        }
-        let raw = raw.trim();
-        let value = if let Some(rest) = raw.strip_prefix('"') {
-            // What follows the closing quote is ignored, as before.
-            let (value, _) = names::unescape_quoted(rest)
-                .map_err(|e| bad(&format!("a double-quoted value with {e}")))?;
-            value
-        } else if let Some(rest) = raw.strip_prefix('\'') {
-            let end = rest
-                .find('\'')
-                .ok_or_else(|| bad("unterminated single quote"))?;
-            rest.get(..end).unwrap_or_default().to_owned()
-        } else {
-            // A bare value ends at an inline comment.
-            let end = raw.find(" #").unwrap_or(raw.len());
-            raw.get(..end).unwrap_or_default().trim_end().to_owned()
-        };
-        items.push(Item {
-            name: key.to_owned(),
-            value: Stored::Text(value),
+        let item = Item {
+            name: name.clone(),
+            value: Stored::Text(String::from(value.as_str())),
             expires_at: None,
-        });
+        };
+        match index.get(&name) {
+            Some(&at) => {
+                output::notice(&format!(
+                    "vaults: {name} is given more than once in the .env file; the last value is kept"
+                ));
+                if let Some(slot) = items.get_mut(at) {
+                    *slot = item;
+                }
+            }
+            None => {
+                index.insert(name, items.len());
+                items.push(item);
+            }
+        }
     }
     Ok(items)
+}
+
+/// dotenvy's reading of `text`: names and values, in file order.
+fn parse(text: &str) -> Result<Vec<(String, Zeroizing<String>)>> {
+    let mut out = Vec::new();
+    for (n, entry) in dotenvy::from_read_iter(text.as_bytes()).enumerate() {
+        match entry {
+            Ok((name, value)) => out.push((name, Zeroizing::new(value))),
+            Err(dotenvy::Error::LineParse(_, column)) => {
+                return Err(Error::other(format!(
+                    "the .env file cannot be read after entry {n}: a line does not parse \
+                     (at its character {}; a bare value with a space must be quoted)",
+                    column + 1
+                )));
+            }
+            Err(dotenvy::Error::Io(e)) => {
+                return Err(Error::other(format!("cannot read the .env file: {e}")));
+            }
+            Err(_) => {
+                return Err(Error::other(format!(
+                    "the .env file cannot be read after entry {n}"
+                )));
+            }
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -61,52 +108,59 @@ mod tests {
         }
     }
 
+    fn pairs(items: &[Item]) -> Vec<(&str, &str)> {
+        items.iter().map(|i| (i.name.as_str(), text(i))).collect()
+    }
+
     #[test]
     fn env_files_parse() {
         let items = parse_env(
-            b"# comment\nA=1\nexport B = two words # note\nC='lit $x \\n'\nD=\"a\\nb \\\"q\\\"\"\n\nE=\n",
+            b"# comment\nA=1\nexport B='two words' # note\nC='lit $x \\n'\nD=\"a\\nb \\\"q\\\" \\$5\"\n\nE=\n",
         )
         .unwrap();
-        let got: Vec<_> = items.iter().map(|i| (i.name.as_str(), text(i))).collect();
         assert_eq!(
-            got,
+            pairs(&items),
             [
                 ("A", "1"),
                 ("B", "two words"),
                 ("C", "lit $x \\n"),
-                ("D", "a\nb \"q\""),
+                ("D", "a\nb \"q\" $5"),
                 ("E", "")
             ]
         );
     }
 
     #[test]
-    fn env_errors_name_the_line_not_the_value() {
-        let err = parse_env(b"A=1\nSECRETVALUE\n").err().unwrap();
-        assert!(err.to_string().contains("line 2"), "{}", err.to_string());
-        assert!(!err.to_string().contains("SECRETVALUE"));
-        assert!(parse_env(b"A=\"open").is_err());
+    fn multi_line_values_parse() {
+        let pem = "-----BEGIN KEY-----\nMIIB\n-----END KEY-----";
+        let data = format!("K=\"{pem}\"\nS='{pem}'\nN=after\n");
+        let items = parse_env(data.as_bytes()).unwrap();
+        assert_eq!(pairs(&items), [("K", pem), ("S", pem), ("N", "after")]);
     }
 
-    /// `.env` double quotes use the one unescaper of `vaults ls` names, and
-    /// its errors name the line and what is wrong, never the value.
     #[test]
-    fn env_double_quotes_take_name_escapes_and_refuse_others() {
-        let items = parse_env(b"A=\"\\u{41}\\0\\\\\\'\" # note\n").unwrap();
-        assert_eq!(text(&items[0]), "A\0\\'");
-        // Regression: `\$` in a sourced `.env` file was refused by the shared
-        // unescaper; it was imported as `$` before, and is again.
-        let items = parse_env(b"P=\"pa\\$s \\`x\\`\"\n").unwrap();
-        assert_eq!(text(&items[0]), "pa$s `x`");
-        for (data, why) in [
-            (&b"A=\"SECRET\\u{41\"\n"[..], "unterminated \\u{...} escape"),
-            (b"A=\"SECRET\\q\"\n", "unknown escape"),
-            (b"A=\"SECRET\\\"\n", "no closing quote"),
+    fn a_repeated_name_keeps_its_last_value() {
+        let items = parse_env(b"A=1\nB=2\nA=3\n").unwrap();
+        assert_eq!(pairs(&items), [("A", "3"), ("B", "2")]);
+    }
+
+    #[test]
+    fn references_are_refused_not_filled_in() {
+        for data in [&b"A=$HOME\n"[..], b"A=\"x${PATH}\"\n", b"A=1\nB=$A\n"] {
+            let err = parse_env(data).err().unwrap().to_string();
+            assert!(err.contains("refers to a variable"), "{err}");
+        }
+    }
+
+    #[test]
+    fn env_errors_never_show_the_value() {
+        for data in [
+            &b"A=1\nB=SECRET VALUE\n"[..],
+            b"A=\"SECRET",
+            b"A=\"SECRET\\q\"",
         ] {
-            let err = parse_env(data).err().unwrap();
-            assert!(err.to_string().contains("line 1"), "{}", err.to_string());
-            assert!(err.to_string().contains(why), "{}", err.to_string());
-            assert!(!err.to_string().contains("SECRET"), "{}", err.to_string());
+            let err = parse_env(data).err().unwrap().to_string();
+            assert!(!err.contains("SECRET"), "{err}");
         }
     }
 }

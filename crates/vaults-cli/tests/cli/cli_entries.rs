@@ -79,7 +79,7 @@ fn set_json_stores_structured_values() {
     env.set(
         "db/config",
         r#"{"host": "db", "port": 5432, "tags": ["a", null, 1.5]}"#,
-        &["--json"],
+        &["--json-input"],
     );
     let doc = env.json(["get", "db/config"]);
     assert_eq!(
@@ -108,7 +108,7 @@ fn set_json_refuses_invalid_json_without_echoing_it() {
     for bad in [r#"{"password": "hunter2""#, "hunter2", ""] {
         let out = env
             .pw()
-            .args(["--json", "set", "k"])
+            .args(["set", "k", "--json-input"])
             .write_stdin(bad)
             .output()
             .unwrap();
@@ -380,7 +380,7 @@ fn a_plain_vault_does_everything_without_a_passphrase() {
     };
     run(&["set", "b"], "2\n");
     run(&["set", "a", "--ttl", "1h"], "1\n");
-    run(&["--json", "set", "c"], "[1, 2]");
+    run(&["set", "c", "--json-input"], "[1, 2]");
     assert_eq!(run(&["ls"], ""), "a\nb\nc\n");
     assert_eq!(run(&["get", "a"], ""), "1\n");
     assert_eq!(run(&["get", "c"], ""), "[1,2]\n");

@@ -65,7 +65,10 @@ fn exit_2_on_usage_errors() {
         let out = env.pw().args(*args).write_stdin("v").output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("vaults: ") && stderr.lines().count() == 1,
+            "{args:?}: {stderr}"
+        );
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
     // A bad duration says what a good one looks like.
@@ -216,7 +219,7 @@ fn errors_never_show_secrets() {
     // The value on stdin of a failing `set --json`.
     let out = env
         .pw()
-        .args(["--json", "set", "j"])
+        .args(["set", "j", "--json-input"])
         .write_stdin(format!("{{\"password\": \"{SECRET}\""))
         .output()
         .unwrap();
@@ -254,7 +257,7 @@ fn a_closed_stdout_pipe_is_not_an_error() {
     for i in 0..2000 {
         writeln!(
             dotenv,
-            "service/{i:04}/a-rather-long-secret-name-to-fill-a-pipe=v{i}"
+            "SERVICE_{i:04}_A_RATHER_LONG_SECRET_NAME_TO_FILL_A_PIPE=v{i}"
         )
         .unwrap();
     }
@@ -271,17 +274,17 @@ fn a_closed_stdout_pipe_is_not_an_error() {
     for (script, first) in [
         (
             r#""$VAULTS_BIN" ls | head -1"#,
-            "service/0000/a-rather-long-secret-name-to-fill-a-pipe\n",
+            "SERVICE_0000_A_RATHER_LONG_SECRET_NAME_TO_FILL_A_PIPE\n",
         ),
         (
             r#""$VAULTS_BIN" ls --long | head -1 | cut -c1-12"#,
-            "service/0000\n",
+            "SERVICE_0000\n",
         ),
         (r#""$VAULTS_BIN" export --plaintext | head -1"#, "{\n"),
         // The reader is gone before anything is written.
         (r#""$VAULTS_BIN" ls | true"#, ""),
         (
-            r#""$VAULTS_BIN" get service/0001/a-rather-long-secret-name-to-fill-a-pipe | true"#,
+            r#""$VAULTS_BIN" get SERVICE_0001_A_RATHER_LONG_SECRET_NAME_TO_FILL_A_PIPE | true"#,
             "",
         ),
         (r#""$VAULTS_BIN" completions bash | true"#, ""),

@@ -11,7 +11,7 @@ fn vault() -> Env {
     env.init()
         .set("db/password", "hunter2", &[])
         .set("api-token.v2", "tok en", &[])
-        .set("config", r#"{"port": 5432}"#, &["--json"]);
+        .set("config", r#"{"port": 5432}"#, &["--json-input"]);
     env
 }
 

@@ -228,7 +228,7 @@ fn slot_names_the_one_slot_to_try() {
 
     let out = env.pw().args(["--slot", "7", "get", "k"]).output().unwrap();
     assert_eq!(
-        assert_error(&out, 1, &[PASS]),
+        assert_error(&out, 3, &[PASS]),
         "vaults: no key slot with id 7"
     );
 }

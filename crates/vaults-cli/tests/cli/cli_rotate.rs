@@ -12,7 +12,7 @@ fn rotate_keeps_every_entry_readable() {
     let env = Env::new();
     env.init();
     env.set("text", "plain text", &[]);
-    env.set("json", r#"{"a": [1, 2]}"#, &["--json"]);
+    env.set("json", r#"{"a": [1, 2]}"#, &["--json-input"]);
     env.set("bin", vec![0u8, 0xff, 0xfe, 7], &[]);
     env.set("session", "expiring", &["--ttl", "2h"]);
     let before = env.json(["get", "session"]);

@@ -67,7 +67,7 @@ fn get_into_a_closed_pipe_exits_0_and_says_nothing() {
     let big = "x".repeat(1 << 20);
     env.set("big", big.clone(), &[]);
     let doc = format!("{{\"blob\": \"{big}\"}}");
-    env.set("doc", doc, &["--json"]);
+    env.set("doc", doc, &["--json-input"]);
     for args in ["get big", "get doc", "--json get big"] {
         let (code, stderr) = into_closed_pipe(&env, args);
         assert_eq!(code, "0", "{args}: {stderr}");
@@ -137,7 +137,10 @@ fn each_class_of_failure_has_its_code_and_one_line() {
     );
     let out = env.pw().args(["--vault", "absent", "ls"]).output().unwrap();
     let line = assert_error(&out, 3, &[PASS]);
-    assert!(line.contains("run `vaults init` to create it"), "{line}");
+    assert!(
+        line.contains("run `vaults --vault absent init` to create it"),
+        "{line}"
+    );
 
     let out = env
         .cmd()

@@ -36,7 +36,7 @@ fn filled() -> Env {
         .set(
             "db/config",
             r#"{"host": "db", "port": 5432, "ok": true}"#,
-            &["--json"],
+            &["--json-input"],
         )
         .set("bin", binary(), &[])
         .set("session", "short-lived", &["--ttl", "2h"]);
@@ -321,7 +321,7 @@ fn import_env_files() {
         r#"# a comment
 export DB_PASSWORD="p@ss \"quoted\"\nline2"
 API_TOKEN='single $quoted # not a comment'
-  BARE = bare value # a comment
+  BARE='bare value' # a comment
 EMPTY=
 
 URL=https://example.com/?a=b&c=d

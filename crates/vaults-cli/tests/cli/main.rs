@@ -24,6 +24,7 @@ mod cli_keyring;
 mod cli_meta;
 mod cli_passphrase;
 mod cli_rotate;
+mod cli_rough_edges;
 mod cli_server;
 mod cli_shape;
 mod cli_transfer;
