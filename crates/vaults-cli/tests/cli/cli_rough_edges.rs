@@ -399,6 +399,8 @@ fn the_readme_tour_can_be_pasted_twice() {
         ))
         .env("PATH", path)
         .env("HOME", &home)
+        // The tour's `mktemp -d` folders go inside this test's own.
+        .env("TMPDIR", env.file(""))
         .output()
         .unwrap();
     // The tour ends with `vaults unlock`, which needs the kernel keyring.
