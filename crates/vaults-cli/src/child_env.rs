@@ -93,20 +93,86 @@ fn is_ours(var: &OsStr) -> bool {
 pub fn build<S: Store>(
     s: &S,
     prefix: &str,
-    only: &[String],
+    chosen: &Chosen,
     withheld: &[&str],
 ) -> Result<Vec<(OsString, OsString)>> {
+    let entries = variables(s, prefix, chosen)?;
+    let by_var: HashMap<&str, ()> = entries.iter().map(|e| (e.var.as_str(), ())).collect();
+    let mut env: Vec<(OsString, OsString)> = std::env::vars_os()
+        .filter(|(var, _)| {
+            !is_ours(var)
+                && !withheld.iter().any(|w| var == w)
+                && !by_var.contains_key(&*var.to_string_lossy())
+        })
+        .collect();
+    for Variable { name, var, value } in entries {
+        if std::env::var_os(&var).is_some() {
+            output::notice(&format!("vaults: entry {name:?} overrides ${var}"));
+        }
+        env.push((var.into(), value.into()));
+    }
+    Ok(env)
+}
+
+/// Which entries become variables: those named (`--only`), those whose
+/// name starts with one of `from` (`--from`), both (their union), or every
+/// entry when neither is given.
+#[derive(Debug, Default)]
+pub struct Chosen {
+    /// Exact names: each must exist, and may set any variable.
+    pub only: Vec<String>,
+    /// Name prefixes.
+    pub from: Vec<String>,
+}
+
+/// One entry as a variable.
+pub struct Variable {
+    /// The entry's name.
+    pub name: String,
+    /// The variable's name (see [`values::env_name`]).
+    pub var: String,
+    /// The value, as text.
+    pub value: String,
+}
+
+/// The chosen entries as variables, sorted by entry name. Entries that
+/// cannot be a variable (binary, or with a NUL byte) are skipped with a
+/// notice unless named in `only`, where they are an error; so is one that
+/// would set a variable steering a loader or shell, unless named in `only`.
+///
+/// Linear in the number of entries: names are read once, each value once,
+/// clashes found through a map.
+pub fn variables<S: Store>(s: &S, prefix: &str, chosen: &Chosen) -> Result<Vec<Variable>> {
     if prefix.contains(['=', '\0']) {
         return Err(Error::usage("--prefix cannot contain '=' or a NUL byte"));
     }
-    let named = !only.is_empty();
-    let found = match named {
-        true => read_named(s, only)?,
-        false => read_all(s)?,
-    };
+    let mut found: Vec<(String, Option<String>, bool)> = Vec::new();
+    if chosen.only.is_empty() && chosen.from.is_empty() {
+        found.extend(read_all(s)?.into_iter().map(|(n, v)| (n, v, false)));
+    } else {
+        found.extend(
+            read_named(s, &chosen.only)?
+                .into_iter()
+                .map(|(n, v)| (n, v, true)),
+        );
+        if !chosen.from.is_empty() {
+            let matching: Vec<String> = s
+                .keys()?
+                .into_iter()
+                .filter(|n| chosen.from.iter().any(|p| n.starts_with(p.as_str())))
+                .filter(|n| !chosen.only.contains(n))
+                .collect();
+            found.extend(
+                read_named(s, &matching)?
+                    .into_iter()
+                    .map(|(n, v)| (n, v, false)),
+            );
+        }
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+    }
     let mut by_var: HashMap<String, String> = HashMap::with_capacity(found.len());
     let mut entries = Vec::with_capacity(found.len());
-    for (name, value) in found {
+    for (name, value, named) in found {
         let Some(value) = value else {
             if named {
                 return Err(Error::other(format!(
@@ -123,7 +189,8 @@ pub fn build<S: Store>(
         if is_control(&var) && !named {
             return Err(Error::usage(format!(
                 "entry {name:?} would set ${var}, which steers a loader, a shell or an \
-                 interpreter; name it with --only to pass it on anyway"
+                 interpreter; name it with --only to pass it on anyway (a --from prefix \
+                 is not enough)"
             )));
         }
         if var.len() + value.len() + 2 > MAX_ARG_STRLEN {
@@ -138,22 +205,9 @@ pub fn build<S: Store>(
                 "entries {clash:?} and {name:?} both map to ${var}; use --only to pick one"
             )));
         }
-        entries.push((name, var, value));
+        entries.push(Variable { name, var, value });
     }
-    let mut env: Vec<(OsString, OsString)> = std::env::vars_os()
-        .filter(|(var, _)| {
-            !is_ours(var)
-                && !withheld.iter().any(|w| var == w)
-                && !by_var.contains_key(&*var.to_string_lossy())
-        })
-        .collect();
-    for (name, var, value) in entries {
-        if std::env::var_os(&var).is_some() {
-            output::notice(&format!("vaults: entry {name:?} overrides ${var}"));
-        }
-        env.push((var.into(), value.into()));
-    }
-    Ok(env)
+    Ok(entries)
 }
 
 /// Each of `names` with its value as a variable's (`None`: it cannot be one).

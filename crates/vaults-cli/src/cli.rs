@@ -132,6 +132,18 @@ pub struct Global {
     )]
     pub passphrase_timeout: std::time::Duration,
 
+    /// How long a value copied by --clip stays in the clipboard before it
+    /// is cleared (0: not cleared)
+    #[arg(
+        long,
+        global = true,
+        env = "VAULTS_CLIP_TIMEOUT",
+        value_name = "DUR",
+        value_parser = parse_duration,
+        default_value = "45s"
+    )]
+    pub clip_timeout: std::time::Duration,
+
     /// Never prompt: fail when an input is missing instead
     #[arg(long, global = true, env = "VAULTS_NO_INPUT", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_input: bool,
@@ -199,7 +211,7 @@ pub enum Command {
     /// Print a value
     #[command(after_help = "Examples:
   vaults get api/token
-  vaults get -n api/token | xclip
+  vaults get --clip api/token             to the clipboard, cleared after 45s
   vaults --json get db/config")]
     Get {
         /// Name of the entry
@@ -207,6 +219,11 @@ pub enum Command {
         /// Print no trailing newline
         #[arg(short = 'n')]
         no_newline: bool,
+        /// Copy the value to the clipboard instead of printing it, and clear
+        /// it after --clip-timeout if it still holds the value (the tool:
+        /// wl-copy, xclip, xsel or pbcopy, or $VAULTS_CLIP_COMMAND)
+        #[arg(long, short = 'c')]
+        clip: bool,
         /// Read the name as `ls` prints an odd one: "a\0b" in double quotes
         /// with escapes (for names no command line can hold, like a NUL)
         #[arg(long)]
@@ -224,14 +241,128 @@ pub enum Command {
         escaped: bool,
     },
     /// List names, sorted
-    #[command(after_help = "Examples:\n  vaults ls\n  vaults ls api/ --long\n  vaults --json ls")]
+    #[command(after_help = "Examples:
+  vaults ls
+  vaults ls api/ --long            names starting with api/
+  vaults ls 'api/*' '*/token'      glob patterns: * and ? stay within a /, ** crosses
+  vaults ls --tree
+  vaults --json ls")]
     Ls {
-        /// Only names starting with this
-        prefix: Option<String>,
+        /// Only names starting with this, or matching it when it holds a
+        /// glob (`*`, `?`, `[...]`); several are joined
+        patterns: Vec<String>,
         /// Show each entry's expiry
-        #[arg(long, short = 'l')]
+        #[arg(long, short = 'l', conflicts_with = "tree")]
         long: bool,
+        /// Show `/`-separated names as a tree
+        #[arg(long)]
+        tree: bool,
     },
+    /// Rename an entry, with its value and expiry, in one transaction
+    #[command(after_help = "Examples:
+  vaults mv api/token api/token-old
+  vaults mv --force staging/key prod/key   replace an existing entry")]
+    Mv {
+        /// The entry's name
+        from: String,
+        /// Its new name
+        to: String,
+        /// Replace an entry already named so
+        #[arg(long)]
+        force: bool,
+        /// Read both names as `ls` prints odd ones (see `get --escaped`)
+        #[arg(long)]
+        escaped: bool,
+    },
+    /// Copy an entry, with its value and expiry
+    #[command(after_help = "Examples:
+  vaults cp prod/db/password staging/db/password
+  vaults cp --force a b")]
+    Cp {
+        /// The entry's name
+        from: String,
+        /// The copy's name
+        to: String,
+        /// Replace an entry already named so
+        #[arg(long)]
+        force: bool,
+        /// Read both names as `ls` prints odd ones (see `get --escaped`)
+        #[arg(long)]
+        escaped: bool,
+    },
+    /// Store a new random secret from the OS generator (printed only when asked)
+    #[command(after_help = "Examples:
+  vaults generate db/password                 24 letters, digits and symbols
+  vaults generate wifi --length 32 --no-symbols
+  vaults generate disk --words 6 --print      six words from the EFF list, shown
+  vaults generate api/key --ttl 30d --clip    to the clipboard, cleared after 45s")]
+    Generate {
+        /// Name of the entry
+        key: String,
+        /// Characters, 8 to 4096
+        #[arg(long, value_name = "N", default_value_t = 24, conflicts_with = "words")]
+        length: usize,
+        /// Leave out symbols: letters and digits only
+        #[arg(long)]
+        no_symbols: bool,
+        /// A passphrase of N words (3 to 64) from the EFF large word list,
+        /// joined by `-`, instead of characters
+        #[arg(long, value_name = "N")]
+        words: Option<usize>,
+        /// Expire after this long (90s, 15m, 1h30m, 7d)
+        #[arg(long, value_name = "DUR", value_parser = parse_ttl)]
+        ttl: Option<std::time::Duration>,
+        /// Also print it
+        #[arg(long)]
+        print: bool,
+        /// Also copy it to the clipboard (see `get --clip`)
+        #[arg(long)]
+        clip: bool,
+        /// Replace an existing entry
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print entries as environment assignments (dotenv, shell or JSON)
+    #[command(after_help = "Examples:
+  vaults env > .env                               every entry, e.g. db/password as DB_PASSWORD
+  vaults env --format shell --from db/ > db.sh    then: . ./db.sh
+  eval \"$(vaults env --format shell --only api/token)\"
+  vaults env --format json --prefix APP_")]
+    Env {
+        /// The output's form
+        #[arg(long, value_enum, default_value = "dotenv")]
+        format: EnvFormat,
+        /// Prefix for every variable name
+        #[arg(long, value_name = "P", default_value = "")]
+        prefix: String,
+        /// Only these entries (as `exec --only`)
+        #[arg(long, value_name = "KEY", num_args = 1..)]
+        only: Vec<String>,
+        /// Only the entries whose names start with this (repeatable)
+        #[arg(long, value_name = "PREFIX")]
+        from: Vec<String>,
+    },
+    /// Print the current one-time code (TOTP, RFC 6238) of an entry
+    ///
+    /// The entry holds an otpauth://totp/ URI (its secret, digits, period
+    /// and algorithm are honoured) or a bare base32 secret (6 digits, 30s,
+    /// SHA-1).
+    #[command(after_help = "Examples:
+  vaults otp github                    prints e.g. 492039
+  vaults otp github --clip")]
+    Otp {
+        /// Name of the entry
+        key: String,
+        /// Copy the code to the clipboard instead of printing it
+        #[arg(long)]
+        clip: bool,
+    },
+    /// List the vaults in the folder, with their kind and entry count
+    ///
+    /// A plain vault's entries are counted; an encrypted vault's count
+    /// needs the key, so it shows `-` (nothing is asked).
+    #[command(after_help = "Examples:\n  vaults vaults\n  vaults --json vaults")]
+    Vaults,
     /// Print the seconds an entry has left, or `never`
     #[command(after_help = "Example:\n  vaults ttl session/abc")]
     Ttl {
@@ -318,6 +449,7 @@ pub enum Command {
     /// Run a command with the vault's secrets in its environment
     #[command(after_help = "Examples:
   vaults exec -- ./server                 every entry, e.g. db/password as DB_PASSWORD
+  vaults exec --from db/ -- ./migrate     the entries whose names start with db/
   vaults exec --prefix APP_ --only db/password -- env")]
     Exec {
         /// Prefix for every variable name
@@ -327,6 +459,10 @@ pub enum Command {
         /// loader, a shell or an interpreter: PATH, LD_*, BASH_ENV, PYTHON*, GIT_*, ...)
         #[arg(long, value_name = "KEY", num_args = 1..)]
         only: Vec<String>,
+        /// Only the entries whose names start with this (repeatable; with
+        /// --only, both sets)
+        #[arg(long, value_name = "PREFIX")]
+        from: Vec<String>,
         /// The command and its arguments
         #[arg(last = true, required = true, value_name = "CMD")]
         command: Vec<std::ffi::OsString>,
@@ -389,6 +525,9 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// The clipboard clearer `get --clip` starts (not for people).
+    #[command(name = "__clip-clear", hide = true)]
+    ClipClear,
     /// Print shell completions
     #[command(
         after_help = "Example:\n  vaults completions bash > ~/.local/share/bash-completion/completions/vaults"
@@ -469,6 +608,17 @@ pub struct ExpireCondition {
     /// Only if the new expiry is sooner
     #[arg(long)]
     pub lt: bool,
+}
+
+/// The forms `vaults env` prints.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum EnvFormat {
+    /// NAME="value" lines, as dotenv loaders read them
+    Dotenv,
+    /// export NAME='value' lines, for `.` or `eval` in sh and bash
+    Shell,
+    /// One JSON object of names and values
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -21,8 +21,10 @@ use crate::server_url::{ServerUrl, VaultFlag};
 pub struct Context {
     /// The vault the command works on.
     pub target: Target,
-    /// `--json`: print data as JSON (for `set`: parse the input as JSON).
+    /// `--json`: print data as JSON.
     pub json: bool,
+    /// `--clip-timeout`: how long a value copied by `--clip` stays.
+    pub clip_timeout: Duration,
     /// `--plain` / `VAULTS_PLAIN`: the user expects a plain vault.
     pub plain: bool,
     /// `--no-input` / `VAULTS_NO_INPUT`: never prompt.
@@ -65,6 +67,7 @@ impl Context {
             json: g.json,
             plain: g.plain,
             no_input: g.no_input,
+            clip_timeout: g.clip_timeout,
             slot: g.slot,
             allow_slow_unlock: g.allow_slow_unlock,
             passphrase_timeout: g.passphrase_timeout,

@@ -12,6 +12,7 @@
 mod bounded_json;
 mod child_env;
 mod cli;
+mod clipboard;
 mod command_line;
 mod commands;
 mod context;
@@ -26,6 +27,7 @@ mod plain_list;
 mod process;
 mod server_url;
 mod transfer;
+mod tree;
 mod values;
 
 use std::process::ExitCode;
@@ -74,6 +76,7 @@ fn run() -> Result<ExitCode> {
     cli.global.sources = Sources::of(&matches);
     drop(matches);
     match cli.command {
+        Command::ClipClear => clipboard::clear_later()?,
         Command::Completions { shell } => commands::completions(shell)?,
         Command::Man { command, out } => commands::man(&command, out.as_deref())?,
         command => {

@@ -90,8 +90,46 @@ fn put_value<S: Store, T: serde::Serialize + ?Sized>(
     Ok(())
 }
 
-pub fn get<S: Store>(ctx: &Context, s: &S, key: &str, no_newline: bool) -> Result<()> {
+/// Where `get` puts the value.
+pub enum GetTo {
+    /// Stdout, with a newline unless `no_newline`.
+    Stdout { no_newline: bool },
+    /// The clipboard, cleared after this long (zero: not cleared).
+    Clipboard(Duration),
+}
+
+/// Copies a value's bytes (as `get` prints them, without a newline) to the
+/// clipboard, and says so on stderr.
+pub fn to_clipboard(what: &str, value: &[u8], clear_after: Duration) -> Result<()> {
+    crate::clipboard::copy(value, clear_after)?;
+    let clears = match clear_after.is_zero() {
+        true => "it is not cleared".to_owned(),
+        false => format!("clears in {}", humantime::format_duration(clear_after)),
+    };
+    crate::output::notice(&format!("Copied {what} to the clipboard; {clears}."));
+    Ok(())
+}
+
+pub fn get<S: Store>(ctx: &Context, s: &S, key: &str, to: GetTo) -> Result<()> {
     let stored = s.get_bytes(key)?.ok_or_else(|| Error::no_entry(key))?;
+    let no_newline = match to {
+        GetTo::Stdout { no_newline } => no_newline,
+        GetTo::Clipboard(clear_after) => {
+            let bytes = match values::string_payload(&stored) {
+                Some(payload) => Zeroizing::new(payload.to_vec()),
+                None => match values::show(&stored).0 {
+                    Shown::Text(t) => Zeroizing::new(t.into_bytes()),
+                    Shown::Bytes(b) => Zeroizing::new(b),
+                    Shown::Json(j) => {
+                        let out = values::to_json_bytes(&j);
+                        values::wipe_json(j);
+                        out
+                    }
+                },
+            };
+            return to_clipboard(&format!("{key:?}"), &bytes, clear_after);
+        }
+    };
     if ctx.json {
         let ttl = s.ttl(key)?.unwrap_or(Ttl::Never);
         let (value, encoding) = values::to_json_field(&stored);
@@ -138,12 +176,55 @@ pub fn rm<S: Store>(s: &S, keys: &[String]) -> Result<()> {
     }
 }
 
-pub fn ls<S: Store>(ctx: &Context, s: &S, prefix: Option<&str>, long: bool) -> Result<()> {
+/// A pattern of `ls`: a glob when it holds `*`, `?` or `[`, else a prefix.
+enum Pattern {
+    Prefix(String),
+    Glob(glob::Pattern),
+}
+
+impl Pattern {
+    fn new(text: &str) -> Result<Pattern> {
+        if !text.contains(['*', '?', '[']) {
+            return Ok(Pattern::Prefix(text.to_owned()));
+        }
+        glob::Pattern::new(text)
+            .map(Pattern::Glob)
+            .map_err(|e| Error::usage(format!("the pattern {text:?} is not a glob: {}", e.msg)))
+    }
+
+    /// `*` and `?` do not cross a `/`; `**` does.
+    fn matches(&self, name: &str) -> bool {
+        let options = glob::MatchOptions {
+            case_sensitive: true,
+            require_literal_separator: true,
+            require_literal_leading_dot: false,
+        };
+        match self {
+            Pattern::Prefix(p) => name.starts_with(p.as_str()),
+            Pattern::Glob(g) => g.matches_with(name, options),
+        }
+    }
+}
+
+pub fn ls<S: Store>(
+    ctx: &Context,
+    s: &S,
+    patterns: &[String],
+    long: bool,
+    tree: bool,
+) -> Result<()> {
+    let patterns = patterns
+        .iter()
+        .map(|p| Pattern::new(p))
+        .collect::<Result<Vec<_>>>()?;
     let names: Vec<String> = s
         .keys()?
         .into_iter()
-        .filter(|n| prefix.is_none_or(|p| n.starts_with(p)))
+        .filter(|n| patterns.is_empty() || patterns.iter().any(|p| p.matches(n)))
         .collect();
+    if tree && !ctx.json {
+        return emit(crate::tree::render(&names).as_bytes());
+    }
     let mut rows = Vec::with_capacity(names.len());
     for name in names {
         let expiry = match long || ctx.json {

@@ -19,13 +19,13 @@ pub fn environment<S: Store>(
     ctx: &Context,
     s: &S,
     prefix: &str,
-    only: &[String],
+    chosen: &child_env::Chosen,
 ) -> Result<Vec<(OsString, OsString)>> {
     let withheld: &[&str] = match ctx.target.server() {
         Some(server) if !server.has_password => &["PGPASSWORD"],
         _ => &[],
     };
-    child_env::build(s, prefix, only, withheld)
+    child_env::build(s, prefix, chosen, withheld)
 }
 
 /// Replaces this process with `command`, its environment `env`; returns

@@ -5,10 +5,15 @@
 mod admin;
 mod doctor;
 mod entries;
+mod env;
 mod exec;
 mod expiry;
+mod generate;
 mod keys;
+mod listing;
 mod manual;
+mod otp;
+mod rename;
 mod transfer;
 
 pub use admin::completions;
@@ -20,7 +25,8 @@ use std::time::Duration;
 
 use vaults::Vault;
 
-use crate::cli::{Command, ExpireCondition, ImportFormat};
+use crate::child_env::Chosen;
+use crate::cli::{Command, EnvFormat, ExpireCondition, ImportFormat};
 use crate::context::Context;
 use crate::error::Result;
 use crate::names;
@@ -42,6 +48,8 @@ pub fn run(ctx: &Context, command: Command) -> Result<()> {
         Command::Slot(cmd) => keys::slot(ctx, cmd),
         Command::Doctor { yes } => doctor::run(ctx, yes),
         Command::Completions { shell } => completions(shell),
+        // `main` runs it before resolving a context.
+        Command::ClipClear => crate::clipboard::clear_later(),
         Command::Man { command, out } => man(&command, out.as_deref()),
         Command::Set {
             key,
@@ -62,10 +70,95 @@ pub fn run(ctx: &Context, command: Command) -> Result<()> {
             key,
             no_newline,
             escaped,
+            clip,
         } => {
             let key = names::typed(key, escaped)?;
-            on_vault(ctx, OnStore::Get { key, no_newline })
+            let to = match clip {
+                true => entries::GetTo::Clipboard(ctx.clip_timeout),
+                false => entries::GetTo::Stdout { no_newline },
+            };
+            on_vault(ctx, OnStore::Get { key, to })
         }
+        Command::Mv {
+            from,
+            to,
+            force,
+            escaped,
+        } => {
+            let (from, to) = (names::typed(from, escaped)?, names::typed(to, escaped)?);
+            on_vault(
+                ctx,
+                OnStore::Copy {
+                    from,
+                    to,
+                    force,
+                    remove: true,
+                },
+            )
+        }
+        Command::Cp {
+            from,
+            to,
+            force,
+            escaped,
+        } => {
+            let (from, to) = (names::typed(from, escaped)?, names::typed(to, escaped)?);
+            on_vault(
+                ctx,
+                OnStore::Copy {
+                    from,
+                    to,
+                    force,
+                    remove: false,
+                },
+            )
+        }
+        Command::Generate {
+            key,
+            length,
+            no_symbols,
+            words,
+            ttl,
+            print,
+            clip,
+            force,
+        } => {
+            let recipe = match words {
+                Some(n) => generate::Recipe::Words(n),
+                None => generate::Recipe::Chars {
+                    length,
+                    symbols: !no_symbols,
+                },
+            };
+            // Checked before the vault is opened (and unlocked).
+            generate::make(&recipe)?;
+            on_vault(
+                ctx,
+                OnStore::Generate {
+                    key,
+                    recipe,
+                    ttl,
+                    print,
+                    clip,
+                    force,
+                },
+            )
+        }
+        Command::Env {
+            format,
+            prefix,
+            only,
+            from,
+        } => on_vault(
+            ctx,
+            OnStore::Env {
+                format,
+                prefix,
+                chosen: Chosen { only, from },
+            },
+        ),
+        Command::Otp { key, clip } => on_vault(ctx, OnStore::Otp { key, clip }),
+        Command::Vaults => listing::list(ctx),
         Command::Rm { keys, escaped } => {
             let keys = keys
                 .into_iter()
@@ -73,7 +166,18 @@ pub fn run(ctx: &Context, command: Command) -> Result<()> {
                 .collect::<Result<_>>()?;
             on_vault(ctx, OnStore::Rm { keys })
         }
-        Command::Ls { prefix, long } => on_vault(ctx, OnStore::Ls { prefix, long }),
+        Command::Ls {
+            patterns,
+            long,
+            tree,
+        } => on_vault(
+            ctx,
+            OnStore::Ls {
+                patterns,
+                long,
+                tree,
+            },
+        ),
         Command::Ttl { key } => on_vault(ctx, OnStore::Ttl { key }),
         Command::Expire {
             key,
@@ -91,12 +195,13 @@ pub fn run(ctx: &Context, command: Command) -> Result<()> {
         Command::Exec {
             prefix,
             only,
+            from,
             command,
         } => on_vault(
             ctx,
             OnStore::Exec {
                 prefix,
-                only,
+                chosen: Chosen { only, from },
                 command,
             },
         ),
@@ -148,14 +253,38 @@ enum OnStore {
     },
     Get {
         key: String,
-        no_newline: bool,
+        to: entries::GetTo,
+    },
+    Copy {
+        from: String,
+        to: String,
+        force: bool,
+        remove: bool,
+    },
+    Generate {
+        key: String,
+        recipe: generate::Recipe,
+        ttl: Option<Duration>,
+        print: bool,
+        clip: bool,
+        force: bool,
+    },
+    Env {
+        format: EnvFormat,
+        prefix: String,
+        chosen: Chosen,
+    },
+    Otp {
+        key: String,
+        clip: bool,
     },
     Rm {
         keys: Vec<String>,
     },
     Ls {
-        prefix: Option<String>,
+        patterns: Vec<String>,
         long: bool,
+        tree: bool,
     },
     Ttl {
         key: String,
@@ -170,7 +299,7 @@ enum OnStore {
     },
     Exec {
         prefix: String,
-        only: Vec<String>,
+        chosen: Chosen,
         command: Vec<OsString>,
     },
     Export {
@@ -219,9 +348,36 @@ fn on_store(ctx: &Context, s: &Vault, cmd: OnStore) -> Result<After> {
             keep_ttl,
             json_input,
         } => entries::set(ctx, s, &key, ttl, keep_ttl, json_input)?,
-        OnStore::Get { key, no_newline } => entries::get(ctx, s, &key, no_newline)?,
+        OnStore::Get { key, to } => entries::get(ctx, s, &key, to)?,
+        OnStore::Copy {
+            from,
+            to,
+            force,
+            remove,
+        } => rename::copy_entry(s, &from, &to, force, remove)?,
+        OnStore::Generate {
+            key,
+            recipe,
+            ttl,
+            print,
+            clip,
+            force,
+        } => {
+            let shown = generate::Shown { print, clip };
+            generate::run(ctx, s, &key, &recipe, ttl, force, shown)?;
+        }
+        OnStore::Env {
+            format,
+            prefix,
+            chosen,
+        } => env::print(s, format, &prefix, &chosen)?,
+        OnStore::Otp { key, clip } => otp::run(ctx, s, &key, clip)?,
         OnStore::Rm { keys } => entries::rm(s, &keys)?,
-        OnStore::Ls { prefix, long } => entries::ls(ctx, s, prefix.as_deref(), long)?,
+        OnStore::Ls {
+            patterns,
+            long,
+            tree,
+        } => entries::ls(ctx, s, &patterns, long, tree)?,
         OnStore::Ttl { key } => expiry::ttl(ctx, s, &key)?,
         OnStore::Expire {
             key,
@@ -231,10 +387,10 @@ fn on_store(ctx: &Context, s: &Vault, cmd: OnStore) -> Result<After> {
         OnStore::Persist { key } => expiry::persist(ctx, s, &key)?,
         OnStore::Exec {
             prefix,
-            only,
+            chosen,
             command,
         } => {
-            let env = exec::environment(ctx, s, &prefix, &only)?;
+            let env = exec::environment(ctx, s, &prefix, &chosen)?;
             return Ok(After::Exec { command, env });
         }
         OnStore::Export {
