@@ -18,6 +18,18 @@ use crate::error::{Error, Result};
 /// The hidden subcommand that runs the clearer.
 pub const CLEAR_COMMAND: &str = "__clip-clear";
 
+/// The variables the clearer keeps: what finds and reaches the clipboard.
+const KEPT: &[&str] = &[
+    "PATH",
+    "HOME",
+    "DISPLAY",
+    "XAUTHORITY",
+    "WAYLAND_DISPLAY",
+    "XDG_RUNTIME_DIR",
+    "VAULTS_CLIP_COMMAND",
+    "VAULTS_CLIP_PASTE_COMMAND",
+];
+
 /// How to copy to and read from the clipboard: two shell command lines.
 struct Tool {
     copy: String,
@@ -135,8 +147,13 @@ pub fn copy(value: &[u8], clear_after: Duration) -> Result<()> {
     let hash = digest(&salt, value);
     let exe = std::env::current_exe()
         .map_err(|e| Error::other(format!("cannot start the clipboard clearer: {e}")))?;
+    // Only what the clipboard tools need: no passphrase variable waits in
+    // the clearer's environment for the 45 seconds it lives.
+    let kept = std::env::vars_os().filter(|(k, _)| KEPT.iter().any(|kept| k == kept));
     let mut child = Command::new(exe)
         .arg(CLEAR_COMMAND)
+        .env_clear()
+        .envs(kept)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -8,8 +8,11 @@ mod faketime;
 
 mod cli_bulk_transfer;
 mod cli_busy;
+mod cli_clipboard;
+mod cli_daily;
 mod cli_doctor;
 mod cli_entries;
+mod cli_env_out;
 mod cli_errors;
 mod cli_exec;
 mod cli_exec_child;
