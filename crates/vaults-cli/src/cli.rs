@@ -467,11 +467,20 @@ pub enum Command {
         #[arg(last = true, required = true, value_name = "CMD")]
         command: Vec<std::ffi::OsString>,
     },
-    /// Write an encrypted backup (age, passphrase) of every entry
+    /// Write an encrypted backup (age: a passphrase, or someone's keys) of every entry
     #[command(after_help = "Examples:
   vaults export --out backup.age           decrypt later with: age -d backup.age
+  vaults export --recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p --out for-ana.age
+  vaults export --recipients-file ~/.ssh/authorized_keys --out team.age
   vaults export --plaintext --out dump.json")]
     Export {
+        /// Encrypt to this age recipient (age1…) or SSH public key
+        /// (ssh-ed25519 …, ssh-rsa …) instead of a passphrase; repeatable
+        #[arg(long, value_name = "KEY", conflicts_with = "plaintext")]
+        recipient: Vec<String>,
+        /// Encrypt to the recipients in this file, one a line (# comments)
+        #[arg(long, value_name = "FILE", conflicts_with = "plaintext")]
+        recipients_file: Vec<PathBuf>,
         /// Write here instead of stdout
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
@@ -489,6 +498,8 @@ pub enum Command {
     /// Import an export (encrypted or not), a .env file, or a vault of the original Python module
     #[command(after_help = "Examples:
   vaults import backup.age
+  vaults import for-ana.age --identity ~/.config/age/key.txt
+  vaults import team.age --identity ~/.ssh/id_ed25519
   vaults import .env --format env
   vaults import old/vaults/settings.db --format legacy")]
     Import {
@@ -497,6 +508,11 @@ pub enum Command {
         /// Its format [default: guessed from the content]
         #[arg(long, value_enum)]
         format: Option<ImportFormat>,
+        /// Decrypt an age file with this identity file (AGE-SECRET-KEY-1…
+        /// lines, or an unencrypted OpenSSH private key) instead of a
+        /// passphrase
+        #[arg(long, value_name = "FILE")]
+        identity: Option<PathBuf>,
         /// Read the export passphrase from this file (or give it in
         /// $VAULTS_EXPORT_PASSPHRASE itself)
         #[arg(long, env = "VAULTS_EXPORT_PASSPHRASE_FILE", value_name = "FILE")]

@@ -206,31 +206,56 @@ pub fn run(ctx: &Context, command: Command) -> Result<()> {
             },
         ),
         Command::Export {
+            recipient,
+            recipients_file,
             out,
             plaintext,
             force,
             export_passphrase_file,
-        } => on_vault(
-            ctx,
-            OnStore::Export {
-                out,
-                plaintext,
-                force,
-                pass_file: export_passphrase_file,
-            },
-        ),
+        } => {
+            // Read and checked before the vault is opened (and unlocked).
+            let mut recipients = recipient
+                .iter()
+                .map(|r| crate::transfer::recipient(r))
+                .collect::<Result<Vec<_>>>()?;
+            for file in &recipients_file {
+                recipients.extend(crate::transfer::recipients_file(file)?);
+            }
+            on_vault(
+                ctx,
+                OnStore::Export {
+                    out,
+                    plaintext,
+                    force,
+                    sealing: transfer::Sealing {
+                        recipients,
+                        pass_file: export_passphrase_file,
+                    },
+                },
+            )
+        }
         Command::Import {
             file,
             format,
+            identity,
             export_passphrase_file,
-        } => on_vault(
-            ctx,
-            OnStore::Import {
-                file,
-                format,
-                pass_file: export_passphrase_file,
-            },
-        ),
+        } => {
+            let identities = match &identity {
+                Some(path) => Some(crate::transfer::identity_file(path)?),
+                None => None,
+            };
+            on_vault(
+                ctx,
+                OnStore::Import {
+                    file,
+                    format,
+                    opening: transfer::Opening {
+                        identities,
+                        pass_file: export_passphrase_file,
+                    },
+                },
+            )
+        }
     }
 }
 
@@ -306,12 +331,12 @@ enum OnStore {
         out: Option<PathBuf>,
         plaintext: bool,
         force: bool,
-        pass_file: Option<PathBuf>,
+        sealing: transfer::Sealing,
     },
     Import {
         file: PathBuf,
         format: Option<ImportFormat>,
-        pass_file: Option<PathBuf>,
+        opening: transfer::Opening,
     },
 }
 
@@ -397,20 +422,13 @@ fn on_store(ctx: &Context, s: &Vault, cmd: OnStore) -> Result<After> {
             out,
             plaintext,
             force,
-            pass_file,
-        } => transfer::export(
-            ctx,
-            s,
-            out.as_deref(),
-            plaintext,
-            force,
-            pass_file.as_deref(),
-        )?,
+            sealing,
+        } => transfer::export(ctx, s, out.as_deref(), plaintext, force, &sealing)?,
         OnStore::Import {
             file,
             format,
-            pass_file,
-        } => transfer::import(ctx, s, &file, format, pass_file.as_deref())?,
+            opening,
+        } => transfer::import(ctx, s, &file, format, &opening)?,
     }
     Ok(After::Done)
 }

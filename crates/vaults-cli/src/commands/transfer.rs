@@ -1,7 +1,7 @@
 //! `export` and `import` (the formats are in `crate::transfer`).
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::json;
 use vaults::Store;
@@ -13,6 +13,19 @@ use crate::output::{self, say};
 use crate::passphrase;
 use crate::transfer;
 
+/// What an age export is encrypted to: recipients' keys, else a
+/// passphrase (from this file, `$VAULTS_EXPORT_PASSPHRASE` or a prompt).
+pub struct Sealing {
+    pub recipients: Vec<transfer::Recipient>,
+    pub pass_file: Option<PathBuf>,
+}
+
+/// What opens an age import: identities, else a passphrase.
+pub struct Opening {
+    pub identities: Option<Vec<transfer::Identity>>,
+    pub pass_file: Option<PathBuf>,
+}
+
 /// Writes the export of `s` (opened and unlocked already) to `out` or stdout.
 pub fn export<S: Store>(
     ctx: &Context,
@@ -20,18 +33,30 @@ pub fn export<S: Store>(
     out: Option<&Path>,
     plaintext: bool,
     force: bool,
-    pass_file: Option<&Path>,
+    sealing: &Sealing,
 ) -> Result<()> {
-    let pass = match plaintext {
+    let pass = match plaintext || !sealing.recipients.is_empty() {
         true => None,
-        false => Some(passphrase::export_passphrase(ctx, pass_file, true)?),
+        false => Some(passphrase::export_passphrase(
+            ctx,
+            sealing.pass_file.as_deref(),
+            true,
+        )?),
     };
+    let recipients: Vec<&dyn age::Recipient> = sealing
+        .recipients
+        .iter()
+        .map(|r| r.as_ref() as &dyn age::Recipient)
+        .collect();
     // The document streams from the vault to the output (through age),
     // one entry at a time.
     let write = |sink: &mut dyn Write| -> Result<()> {
         match &pass {
-            None => transfer::write_export(s, sink),
             Some(pass) => transfer::age_encrypt(pass, sink, |w| transfer::write_export(s, w)),
+            None if !recipients.is_empty() => {
+                transfer::age_encrypt_to(&recipients, sink, |w| transfer::write_export(s, w))
+            }
+            None => transfer::write_export(s, sink),
         }
     };
     match out {
@@ -99,7 +124,7 @@ pub fn import<S: Store>(
     s: &S,
     file: &Path,
     format: Option<ImportFormat>,
-    pass_file: Option<&Path>,
+    opening: &Opening,
 ) -> Result<()> {
     let input = transfer::Input::open(file)?;
     let format = format.unwrap_or(if transfer::is_age(&input.head) {
@@ -121,8 +146,17 @@ pub fn import<S: Store>(
             transfer::store(s, &items, tick)?
         }
         ImportFormat::Age => {
-            let pass = passphrase::export_passphrase(ctx, pass_file, false)?;
-            let plain = transfer::age_decrypt(input.reader(), &pass)?;
+            let plain = match &opening.identities {
+                Some(ids) => {
+                    let ids: Vec<&dyn age::Identity> = ids.iter().map(|i| i.as_ref()).collect();
+                    transfer::age_decrypt_with(input.reader(), &ids, "no identity opens it")?
+                }
+                None => {
+                    let pass =
+                        passphrase::export_passphrase(ctx, opening.pass_file.as_deref(), false)?;
+                    transfer::age_decrypt(input.reader(), &pass)?
+                }
+            };
             transfer::import_json(s, plain, true, tick)?
         }
         ImportFormat::Legacy => {

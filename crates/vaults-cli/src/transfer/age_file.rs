@@ -27,9 +27,18 @@ pub fn age_encrypt(
     let secret = age::secrecy::SecretString::from(passphrase.to_owned());
     let mut recipient = age::scrypt::Recipient::new(secret);
     recipient.set_work_factor(EXPORT_WORK_FACTOR);
-    let encryptor =
-        age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
-            .map_err(|e| Error::other(format!("cannot encrypt the export: {e}")))?;
+    age_encrypt_to(&[&recipient], out, write)
+}
+
+/// Runs `write` into an age encryption (ASCII armor) of `out` to
+/// `recipients` (X25519 or SSH keys), as `age -d -i KEY` decrypts.
+pub fn age_encrypt_to(
+    recipients: &[&dyn age::Recipient],
+    out: &mut dyn Write,
+    write: impl FnOnce(&mut dyn Write) -> Result<()>,
+) -> Result<()> {
+    let encryptor = age::Encryptor::with_recipients(recipients.iter().copied())
+        .map_err(|e| Error::other(format!("cannot encrypt the export: {e}")))?;
     let fail = write_error;
     let armored = age::armor::ArmoredWriter::wrap_output(out, age::armor::Format::AsciiArmor)
         .map_err(fail)?;
@@ -47,6 +56,19 @@ pub fn age_encrypt(
 /// modified file fails part-way (the import, one transaction, then stores
 /// nothing).
 pub fn age_decrypt<'a>(input: impl Read + 'a, passphrase: &str) -> Result<Box<dyn Read + 'a>> {
+    let mut identity =
+        age::scrypt::Identity::new(age::secrecy::SecretString::from(passphrase.to_owned()));
+    identity.set_max_work_factor(MAX_WORK_FACTOR);
+    age_decrypt_with(input, &[&identity], "wrong export passphrase")
+}
+
+/// The plaintext of an age file (armored or binary) that one of
+/// `identities` opens, as a stream; `wrong` says what failed when none does.
+pub fn age_decrypt_with<'a>(
+    input: impl Read + 'a,
+    identities: &[&dyn age::Identity],
+    wrong: &str,
+) -> Result<Box<dyn Read + 'a>> {
     let mut input = std::io::BufReader::new(input);
     let looks_like_age = std::io::BufRead::fill_buf(&mut input).is_ok_and(is_age);
     let reader = age::armor::ArmoredReader::new(input);
@@ -59,14 +81,11 @@ pub fn age_decrypt<'a>(input: impl Read + 'a, passphrase: &str) -> Result<Box<dy
             }
             other => Error::other(format!("not an age file: {other}")),
         })?;
-    let mut identity =
-        age::scrypt::Identity::new(age::secrecy::SecretString::from(passphrase.to_owned()));
-    identity.set_max_work_factor(MAX_WORK_FACTOR);
     let stream = decryptor
-        .decrypt(std::iter::once(&identity as &dyn age::Identity))
+        .decrypt(identities.iter().copied())
         .map_err(|e| match e {
             age::DecryptError::DecryptionFailed | age::DecryptError::NoMatchingKeys => {
-                Error::auth("wrong export passphrase, or the file was modified")
+                Error::auth(format!("{wrong}, or the file was modified"))
             }
             age::DecryptError::InvalidMac | age::DecryptError::InvalidHeader => {
                 Error::auth("the age file's header was modified or damaged")

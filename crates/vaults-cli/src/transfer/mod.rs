@@ -4,6 +4,7 @@
 //! `commands/transfer.rs`; here are the formats.
 
 mod age_file;
+mod age_keys;
 mod dotenv;
 mod export_doc;
 mod import_doc;
@@ -21,7 +22,8 @@ use zeroize::Zeroizing;
 use crate::error::{Error, Result};
 use crate::values::{Encoding, Stored};
 
-pub use age_file::{age_decrypt, age_encrypt, is_age};
+pub use age_file::{age_decrypt, age_decrypt_with, age_encrypt, age_encrypt_to, is_age};
+pub use age_keys::{Identity, Recipient, identity_file, recipient, recipients_file};
 pub use dotenv::parse_env;
 pub use export_doc::write_export;
 pub use import_doc::parse_export;

@@ -6,6 +6,7 @@
 mod cli_util;
 mod faketime;
 
+mod cli_age_share;
 mod cli_bulk_transfer;
 mod cli_busy;
 mod cli_clipboard;
