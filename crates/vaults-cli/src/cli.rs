@@ -363,6 +363,19 @@ pub enum Command {
     /// needs the key, so it shows `-` (nothing is asked).
     #[command(after_help = "Examples:\n  vaults vaults\n  vaults --json vaults")]
     Vaults,
+    /// Edit an entry's text in $VISUAL or $EDITOR, through a private file in
+    /// memory (/dev/shm), wiped and removed after
+    #[command(after_help = "Examples:
+  vaults edit app/config
+  EDITOR='code --wait' vaults edit notes/servers
+  vaults edit --create notes/new")]
+    Edit {
+        /// Name of the entry
+        key: String,
+        /// Start a missing entry empty instead of failing
+        #[arg(long)]
+        create: bool,
+    },
     /// Print the seconds an entry has left, or `never`
     #[command(after_help = "Example:\n  vaults ttl session/abc")]
     Ttl {

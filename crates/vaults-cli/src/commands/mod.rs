@@ -4,6 +4,7 @@
 
 mod admin;
 mod doctor;
+mod edit;
 mod entries;
 mod env;
 mod exec;
@@ -158,6 +159,7 @@ pub fn run(ctx: &Context, command: Command) -> Result<()> {
             },
         ),
         Command::Otp { key, clip } => on_vault(ctx, OnStore::Otp { key, clip }),
+        Command::Edit { key, create } => on_vault(ctx, OnStore::Edit { key, create }),
         Command::Vaults => listing::list(ctx),
         Command::Rm { keys, escaped } => {
             let keys = keys
@@ -303,6 +305,10 @@ enum OnStore {
         key: String,
         clip: bool,
     },
+    Edit {
+        key: String,
+        create: bool,
+    },
     Rm {
         keys: Vec<String>,
     },
@@ -397,6 +403,7 @@ fn on_store(ctx: &Context, s: &Vault, cmd: OnStore) -> Result<After> {
             chosen,
         } => env::print(s, format, &prefix, &chosen)?,
         OnStore::Otp { key, clip } => otp::run(ctx, s, &key, clip)?,
+        OnStore::Edit { key, create } => edit::edit(s, &key, create)?,
         OnStore::Rm { keys } => entries::rm(s, &keys)?,
         OnStore::Ls {
             patterns,

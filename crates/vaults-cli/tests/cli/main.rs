@@ -12,6 +12,7 @@ mod cli_busy;
 mod cli_clipboard;
 mod cli_daily;
 mod cli_doctor;
+mod cli_edit;
 mod cli_entries;
 mod cli_env_out;
 mod cli_errors;
