@@ -342,6 +342,26 @@ pub enum Command {
         #[arg(long, value_name = "PREFIX")]
         from: Vec<String>,
     },
+    /// Fill a template's {{ vaults "NAME" }} references with the entries
+    ///
+    /// Only that form is special (single quotes work too); text around it,
+    /// and any other `{{`, passes through byte for byte. A missing entry
+    /// fails the run and nothing is written. The output file is created
+    /// 0600, atomically.
+    #[command(after_help = "Examples:
+  vaults inject -i config.tpl -o config.yml
+  echo 'url: postgres://app:{{ vaults \"db/password\" }}@db/app' | vaults inject")]
+    Inject {
+        /// The template [default: stdin]
+        #[arg(short = 'i', long = "in", value_name = "FILE")]
+        template: Option<PathBuf>,
+        /// Write here (0600) instead of stdout
+        #[arg(short = 'o', long = "out", value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Replace an existing output file
+        #[arg(long)]
+        force: bool,
+    },
     /// Print the current one-time code (TOTP, RFC 6238) of an entry
     ///
     /// The entry holds an otpauth://totp/ URI (its secret, digits, period

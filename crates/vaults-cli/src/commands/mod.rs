@@ -10,6 +10,7 @@ mod env;
 mod exec;
 mod expiry;
 mod generate;
+mod inject;
 mod keys;
 mod listing;
 mod manual;
@@ -160,6 +161,18 @@ pub fn run(ctx: &Context, command: Command) -> Result<()> {
         ),
         Command::Otp { key, clip } => on_vault(ctx, OnStore::Otp { key, clip }),
         Command::Edit { key, create } => on_vault(ctx, OnStore::Edit { key, create }),
+        Command::Inject {
+            template,
+            out,
+            force,
+        } => on_vault(
+            ctx,
+            OnStore::Inject {
+                template,
+                out,
+                force,
+            },
+        ),
         Command::Vaults => listing::list(ctx),
         Command::Rm { keys, escaped } => {
             let keys = keys
@@ -309,6 +322,11 @@ enum OnStore {
         key: String,
         create: bool,
     },
+    Inject {
+        template: Option<PathBuf>,
+        out: Option<PathBuf>,
+        force: bool,
+    },
     Rm {
         keys: Vec<String>,
     },
@@ -404,6 +422,11 @@ fn on_store(ctx: &Context, s: &Vault, cmd: OnStore) -> Result<After> {
         } => env::print(s, format, &prefix, &chosen)?,
         OnStore::Otp { key, clip } => otp::run(ctx, s, &key, clip)?,
         OnStore::Edit { key, create } => edit::edit(s, &key, create)?,
+        OnStore::Inject {
+            template,
+            out,
+            force,
+        } => inject::inject(s, template.as_deref(), out.as_deref(), force)?,
         OnStore::Rm { keys } => entries::rm(s, &keys)?,
         OnStore::Ls {
             patterns,

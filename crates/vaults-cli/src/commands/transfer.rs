@@ -69,7 +69,7 @@ pub fn export<S: Store>(
 /// then renamed over the final name: a killed or failed export never leaves
 /// a partial file under `path`, only, at worst, a hidden `.vaults-export-*`
 /// temporary beside it. Without `force`, an existing `path` is never replaced.
-fn write_file_atomically(
+pub fn write_file_atomically(
     path: &Path,
     force: bool,
     write: impl FnOnce(&mut dyn Write) -> Result<()>,

@@ -22,6 +22,7 @@ mod cli_export_snapshot;
 mod cli_import_legacy;
 mod cli_import_value_limits;
 mod cli_init;
+mod cli_inject;
 mod cli_input_limits;
 mod cli_kdf_bounds;
 mod cli_key_changes;
