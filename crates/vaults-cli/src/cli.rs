@@ -193,7 +193,8 @@ pub enum Command {
     #[command(after_help = "Examples:
   printf %s \"$TOKEN\" | vaults set api/token --ttl 7d
   echo '{\"host\": \"db\", \"port\": 5432}' | vaults set db/config --json-input
-  vaults set db/password            (prompts without echo)")]
+  vaults set db/password            (prompts without echo)
+  vaults set --multiline tls/key     (paste a PEM key, then Ctrl-D)")]
     Set {
         /// Name of the entry
         key: String,
@@ -207,6 +208,10 @@ pub enum Command {
         /// global --json is about output only)
         #[arg(long)]
         json_input: bool,
+        /// On a terminal, read several lines (a key, a certificate) until
+        /// Ctrl-D, without echo, instead of one
+        #[arg(long)]
+        multiline: bool,
     },
     /// Print a value
     #[command(after_help = "Examples:

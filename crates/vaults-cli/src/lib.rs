@@ -19,6 +19,7 @@ mod context;
 mod error;
 mod input;
 mod kernel_keyring;
+mod multiline;
 mod names;
 mod open;
 mod output;

@@ -18,7 +18,15 @@ use crate::values::{self, Bytes, Shown};
 /// Reads the value for `set`: all of stdin when piped (one trailing newline
 /// dropped), else a no-echo prompt. Stdin is read up to the library's value
 /// limit (and the newline), never further: endless input is refused.
-fn read_value(ctx: &Context, key: &str) -> Result<Zeroizing<Vec<u8>>> {
+fn read_value(ctx: &Context, key: &str, multiline: bool) -> Result<Zeroizing<Vec<u8>>> {
+    if std::io::stdin().is_terminal() && multiline {
+        if ctx.no_input {
+            return Err(Error::usage(
+                "no value given: pipe it on stdin (VAULTS_NO_INPUT or --no-input forbids asking)",
+            ));
+        }
+        return crate::multiline::read(&format!("Value for {key:?}"), vaults::MAX_VALUE_LEN);
+    }
     if std::io::stdin().is_terminal() {
         let text = passphrase::prompt(
             ctx,
@@ -57,8 +65,9 @@ pub fn set<S: Store>(
     ttl: Option<Duration>,
     keep_ttl: bool,
     json_input: bool,
+    multiline: bool,
 ) -> Result<()> {
-    let data = read_value(ctx, key)?;
+    let data = read_value(ctx, key, multiline)?;
     if json_input {
         let value: serde_json::Value = serde_json::from_slice(&data).map_err(|e| {
             Error::usage(format!(

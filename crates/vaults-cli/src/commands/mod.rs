@@ -58,6 +58,7 @@ pub fn run(ctx: &Context, command: Command) -> Result<()> {
             ttl,
             keep_ttl,
             json_input,
+            multiline,
         } => on_vault(
             ctx,
             OnStore::Set {
@@ -65,6 +66,7 @@ pub fn run(ctx: &Context, command: Command) -> Result<()> {
                 ttl,
                 keep_ttl,
                 json_input,
+                multiline,
             },
         ),
         // Names are checked before the vault is opened (and unlocked).
@@ -290,6 +292,7 @@ enum OnStore {
         ttl: Option<Duration>,
         keep_ttl: bool,
         json_input: bool,
+        multiline: bool,
     },
     Get {
         key: String,
@@ -396,7 +399,8 @@ fn on_store(ctx: &Context, s: &Vault, cmd: OnStore) -> Result<After> {
             ttl,
             keep_ttl,
             json_input,
-        } => entries::set(ctx, s, &key, ttl, keep_ttl, json_input)?,
+            multiline,
+        } => entries::set(ctx, s, &key, ttl, keep_ttl, json_input, multiline)?,
         OnStore::Get { key, to } => entries::get(ctx, s, &key, to)?,
         OnStore::Copy {
             from,

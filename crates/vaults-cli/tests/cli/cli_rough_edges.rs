@@ -13,7 +13,7 @@ use crate::cli_util::{self, BIN, Env, PASS, assert_error, assert_success};
 /// Returns what the terminal showed and the exit code.
 fn on_terminal(env: &Env, vars: &[(&str, &str)], args: &str, input: &str) -> (String, i32) {
     let mut cmd = env.sh(&format!(
-        "(sleep 1; printf '{input}'; sleep 1) | script -qec \"$VAULTS_BIN {args}\" /dev/null"
+        "(sleep 1; printf '%b' '{input}'; sleep 1) | script -qec \"$VAULTS_BIN {args}\" /dev/null"
     ));
     cmd.env_remove("VAULTS_NO_INPUT");
     for (k, v) in vars {
@@ -410,4 +410,26 @@ fn the_readme_tour_can_be_pasted_twice() {
     assert_success(&out);
     // Nothing was written where the tour started.
     assert_eq!(std::fs::read_dir(&home).unwrap().count(), 0);
+}
+
+#[test]
+fn set_multiline_reads_lines_until_ctrl_d_without_echo() {
+    let env = Env::new();
+    env.init();
+    let (shown, code) = on_terminal(
+        &env,
+        &[("VAULTS_PASSPHRASE", PASS)],
+        "set --multiline tls/key",
+        "-----BEGIN KEY-----\\nS3CRETLINE\\n-----END KEY-----\\n\\004",
+    );
+    assert_eq!(code, 0, "{shown}");
+    assert!(shown.contains("end with Ctrl-D"), "{shown}");
+    assert!(!shown.contains("S3CRETLINE"), "echoed: {shown}");
+    assert_eq!(
+        env.get("tls/key"),
+        b"-----BEGIN KEY-----\nS3CRETLINE\n-----END KEY-----"
+    );
+    // The terminal's echo is back afterwards: `stty` under the same pty.
+    let (shown, _) = on_terminal(&env, &[("VAULTS_PASSPHRASE", PASS)], "get tls/key", "");
+    assert!(shown.contains("S3CRETLINE"), "{shown}");
 }
