@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::engine::ArgValueCompleter;
 
 /// An encrypted secrets store with expiry.
 ///
@@ -197,6 +198,7 @@ pub enum Command {
   vaults set --multiline tls/key     (paste a PEM key, then Ctrl-D)")]
     Set {
         /// Name of the entry
+        #[arg(add = ArgValueCompleter::new(crate::complete::entry_names))]
         key: String,
         /// Expire after this long (90s, 15m, 1h30m, 7d; more than 0)
         #[arg(long, value_name = "DUR", value_parser = parse_ttl, conflicts_with = "keep_ttl")]
@@ -220,6 +222,7 @@ pub enum Command {
   vaults --json get db/config")]
     Get {
         /// Name of the entry
+        #[arg(add = ArgValueCompleter::new(crate::complete::entry_names))]
         key: String,
         /// Print no trailing newline
         #[arg(short = 'n')]
@@ -238,7 +241,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  vaults rm old/token other/token")]
     Rm {
         /// Names of the entries
-        #[arg(required = true)]
+        #[arg(required = true, add = ArgValueCompleter::new(crate::complete::entry_names))]
         keys: Vec<String>,
         /// Read each name as `ls` prints it: a quoted one ("a\0b") is
         /// unescaped, a bare one taken as it is
@@ -269,6 +272,7 @@ pub enum Command {
   vaults mv --force staging/key prod/key   replace an existing entry")]
     Mv {
         /// The entry's name
+        #[arg(add = ArgValueCompleter::new(crate::complete::entry_names))]
         from: String,
         /// Its new name
         to: String,
@@ -285,6 +289,7 @@ pub enum Command {
   vaults cp --force a b")]
     Cp {
         /// The entry's name
+        #[arg(add = ArgValueCompleter::new(crate::complete::entry_names))]
         from: String,
         /// The copy's name
         to: String,
@@ -303,6 +308,7 @@ pub enum Command {
   vaults generate api/key --ttl 30d --clip    to the clipboard, cleared after 45s")]
     Generate {
         /// Name of the entry
+        #[arg(add = ArgValueCompleter::new(crate::complete::entry_names))]
         key: String,
         /// Characters, 8 to 4096
         #[arg(long, value_name = "N", default_value_t = 24, conflicts_with = "words")]
@@ -377,6 +383,7 @@ pub enum Command {
   vaults otp github --clip")]
     Otp {
         /// Name of the entry
+        #[arg(add = ArgValueCompleter::new(crate::complete::entry_names))]
         key: String,
         /// Copy the code to the clipboard instead of printing it
         #[arg(long)]
@@ -396,6 +403,7 @@ pub enum Command {
   vaults edit --create notes/new")]
     Edit {
         /// Name of the entry
+        #[arg(add = ArgValueCompleter::new(crate::complete::entry_names))]
         key: String,
         /// Start a missing entry empty instead of failing
         #[arg(long)]
@@ -405,6 +413,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  vaults ttl session/abc")]
     Ttl {
         /// Name of the entry
+        #[arg(add = ArgValueCompleter::new(crate::complete::entry_names))]
         key: String,
     },
     /// Set an entry's expiry
@@ -413,6 +422,7 @@ pub enum Command {
     )]
     Expire {
         /// Name of the entry
+        #[arg(add = ArgValueCompleter::new(crate::complete::entry_names))]
         key: String,
         /// Expire after this long from now (0 deletes)
         #[arg(value_parser = parse_duration)]
@@ -424,6 +434,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  vaults persist api/token")]
     Persist {
         /// Name of the entry
+        #[arg(add = ArgValueCompleter::new(crate::complete::entry_names))]
         key: String,
     },
     /// Delete expired entries (needs no passphrase)

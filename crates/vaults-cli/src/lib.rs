@@ -15,6 +15,7 @@ mod cli;
 mod clipboard;
 mod command_line;
 mod commands;
+mod complete;
 mod context;
 mod error;
 mod input;
@@ -52,6 +53,8 @@ pub mod fuzzing {
 /// Runs the `vaults` command with this process's arguments.
 pub fn main() -> ExitCode {
     process::harden();
+    // `COMPLETE=bash vaults`: the shell's completion protocol; it exits.
+    clap_complete::CompleteEnv::with_factory(Cli::command).complete();
     process::init_logging();
     let result = run();
     // The command's vaults, keys and values are dropped (and wiped) by now;

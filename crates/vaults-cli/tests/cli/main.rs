@@ -10,6 +10,7 @@ mod cli_age_share;
 mod cli_bulk_transfer;
 mod cli_busy;
 mod cli_clipboard;
+mod cli_completion;
 mod cli_daily;
 mod cli_doctor;
 mod cli_edit;
