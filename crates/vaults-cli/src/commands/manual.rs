@@ -94,6 +94,27 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "NO_COLOR",
         "Set: no colour in logs (there is none unless stderr is a terminal).",
     ),
+    (
+        "VAULTS_CLIP_COMMAND",
+        "A shell command that copies its stdin to the clipboard, instead of wl-copy, xclip, xsel or pbcopy.",
+    ),
+    (
+        "VAULTS_CLIP_PASTE_COMMAND",
+        "With VAULTS_CLIP_COMMAND: a shell command that prints the clipboard, so that it is cleared only while it still holds the value.",
+    ),
+    (
+        "VAULTS_CLIP_TIMEOUT",
+        "How long --clip leaves a value in the clipboard (--clip-timeout); default 45s.",
+    ),
+    ("VISUAL, EDITOR", "The editor of vaults edit; default vi."),
+    (
+        "VAULTS_EDIT_DIR",
+        "Where vaults edit puts its private file: a memory-backed (tmpfs) folder; default /dev/shm.",
+    ),
+    (
+        "COMPLETE",
+        "bash, zsh, fish, elvish or powershell: print that shell's script for dynamic completion (source <(COMPLETE=bash vaults)).",
+    ),
 ];
 
 /// `man [COMMAND...] [--out DIR]`: prints the page of `vaults` or of one

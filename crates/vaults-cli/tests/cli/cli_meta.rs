@@ -47,22 +47,30 @@ fn every_subcommand_help_shows_an_example() {
         seen.push(path.join(" "));
     }
     seen.sort();
-    // The issue's command list, plus the slot subcommands and `man`.
+    // The issue's command list, plus the slot subcommands and `man`, and
+    // the daily commands of issue 15.
     let expected = [
         "cleanup",
         "completions",
         "copy",
+        "cp",
         "destroy",
         "doctor",
+        "edit",
+        "env",
         "exec",
         "expire",
         "export",
+        "generate",
         "get",
         "import",
         "init",
+        "inject",
         "lock",
         "ls",
         "man",
+        "mv",
+        "otp",
         "passwd",
         "persist",
         "rm",
@@ -75,6 +83,7 @@ fn every_subcommand_help_shows_an_example() {
         "slots",
         "ttl",
         "unlock",
+        "vaults",
     ];
     assert_eq!(seen, expected);
 }
