@@ -270,36 +270,12 @@ pub enum Command {
     #[command(after_help = "Examples:
   vaults mv api/token api/token-old
   vaults mv --force staging/key prod/key   replace an existing entry")]
-    Mv {
-        /// The entry's name
-        #[arg(add = ArgValueCompleter::new(crate::complete::entry_names))]
-        from: String,
-        /// Its new name
-        to: String,
-        /// Replace an entry already named so
-        #[arg(long)]
-        force: bool,
-        /// Read both names as `ls` prints odd ones (see `get --escaped`)
-        #[arg(long)]
-        escaped: bool,
-    },
+    Mv(Rename),
     /// Copy an entry, with its value and expiry
     #[command(after_help = "Examples:
   vaults cp prod/db/password staging/db/password
   vaults cp --force a b")]
-    Cp {
-        /// The entry's name
-        #[arg(add = ArgValueCompleter::new(crate::complete::entry_names))]
-        from: String,
-        /// The copy's name
-        to: String,
-        /// Replace an entry already named so
-        #[arg(long)]
-        force: bool,
-        /// Read both names as `ls` prints odd ones (see `get --escaped`)
-        #[arg(long)]
-        escaped: bool,
-    },
+    Cp(Rename),
     /// Store a new random secret from the OS generator (printed only when asked)
     #[command(after_help = "Examples:
   vaults generate db/password                 24 letters, digits and symbols
@@ -635,6 +611,22 @@ pub enum SlotCommand {
         /// The slot's id (see `vaults slots`)
         id: u32,
     },
+}
+
+/// The names of `mv` and `cp`.
+#[derive(Debug, Args)]
+pub struct Rename {
+    /// The entry's name
+    #[arg(add = ArgValueCompleter::new(crate::complete::entry_names))]
+    pub from: String,
+    /// The new entry's name
+    pub to: String,
+    /// Replace an entry already named so
+    #[arg(long)]
+    pub force: bool,
+    /// Read both names as `ls` prints odd ones (see `get --escaped`)
+    #[arg(long)]
+    pub escaped: bool,
 }
 
 /// Argon2id costs for a new passphrase slot.

@@ -119,6 +119,19 @@ pub fn to_clipboard(what: &str, value: &[u8], clear_after: Duration) -> Result<(
     Ok(())
 }
 
+/// A stored value as `get` prints it: text, raw bytes, or compact JSON.
+fn decoded(stored: &[u8]) -> Zeroizing<Vec<u8>> {
+    match values::show(stored).0 {
+        Shown::Text(t) => Zeroizing::new(t.into_bytes()),
+        Shown::Bytes(b) => Zeroizing::new(b),
+        Shown::Json(j) => {
+            let out = values::to_json_bytes(&j);
+            values::wipe_json(j);
+            out
+        }
+    }
+}
+
 pub fn get<S: Store>(ctx: &Context, s: &S, key: &str, to: GetTo) -> Result<()> {
     let stored = s.get_bytes(key)?.ok_or_else(|| Error::no_entry(key))?;
     let no_newline = match to {
@@ -126,15 +139,7 @@ pub fn get<S: Store>(ctx: &Context, s: &S, key: &str, to: GetTo) -> Result<()> {
         GetTo::Clipboard(clear_after) => {
             let bytes = match values::string_payload(&stored) {
                 Some(payload) => Zeroizing::new(payload.to_vec()),
-                None => match values::show(&stored).0 {
-                    Shown::Text(t) => Zeroizing::new(t.into_bytes()),
-                    Shown::Bytes(b) => Zeroizing::new(b),
-                    Shown::Json(j) => {
-                        let out = values::to_json_bytes(&j);
-                        values::wipe_json(j);
-                        out
-                    }
-                },
+                None => decoded(&stored),
             };
             return to_clipboard(&format!("{key:?}"), &bytes, clear_after);
         }
@@ -152,16 +157,7 @@ pub fn get<S: Store>(ctx: &Context, s: &S, key: &str, to: GetTo) -> Result<()> {
     if let Some(payload) = values::string_payload(&stored) {
         emit_secret(payload)?;
     } else {
-        let out = match values::show(&stored).0 {
-            Shown::Text(t) => Zeroizing::new(t.into_bytes()),
-            Shown::Bytes(b) => Zeroizing::new(b),
-            Shown::Json(j) => {
-                let out = values::to_json_bytes(&j);
-                values::wipe_json(j);
-                out
-            }
-        };
-        emit_secret(&out)?;
+        emit_secret(&decoded(&stored))?;
     }
     match no_newline {
         true => Ok(()),

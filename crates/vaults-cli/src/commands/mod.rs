@@ -28,7 +28,7 @@ use std::time::Duration;
 use vaults::Vault;
 
 use crate::child_env::Chosen;
-use crate::cli::{Command, EnvFormat, ExpireCondition, ImportFormat};
+use crate::cli::{Command, EnvFormat, ExpireCondition, ImportFormat, Rename};
 use crate::context::Context;
 use crate::error::Result;
 use crate::names;
@@ -83,40 +83,8 @@ pub fn run(ctx: &Context, command: Command) -> Result<()> {
             };
             on_vault(ctx, OnStore::Get { key, to })
         }
-        Command::Mv {
-            from,
-            to,
-            force,
-            escaped,
-        } => {
-            let (from, to) = (names::typed(from, escaped)?, names::typed(to, escaped)?);
-            on_vault(
-                ctx,
-                OnStore::Copy {
-                    from,
-                    to,
-                    force,
-                    remove: true,
-                },
-            )
-        }
-        Command::Cp {
-            from,
-            to,
-            force,
-            escaped,
-        } => {
-            let (from, to) = (names::typed(from, escaped)?, names::typed(to, escaped)?);
-            on_vault(
-                ctx,
-                OnStore::Copy {
-                    from,
-                    to,
-                    force,
-                    remove: false,
-                },
-            )
-        }
+        Command::Mv(names) => on_vault(ctx, copy(names, true)?),
+        Command::Cp(names) => on_vault(ctx, copy(names, false)?),
         Command::Generate {
             key,
             length,
@@ -274,6 +242,16 @@ pub fn run(ctx: &Context, command: Command) -> Result<()> {
             )
         }
     }
+}
+
+/// `mv` (`remove`) or `cp`, its names checked before the vault is opened.
+fn copy(r: Rename, remove: bool) -> Result<OnStore> {
+    Ok(OnStore::Copy {
+        from: names::typed(r.from, r.escaped)?,
+        to: names::typed(r.to, r.escaped)?,
+        force: r.force,
+        remove,
+    })
 }
 
 /// Runs a store command on the opened vault, then what is left once it
