@@ -53,42 +53,10 @@ impl fmt::Display for Way {
     }
 }
 
-/// The name of entry `i`.
-pub fn name(i: usize) -> String {
-    format!("service/{i:06}/token")
-}
-
-/// A name that is never stored.
-pub fn missing_name(i: usize) -> String {
-    format!("service/{i:06}/absent")
-}
-
-/// The value of entry `i`: `size` pseudo-random bytes (xorshift of `i`).
-pub fn value(i: usize, size: usize) -> Vec<u8> {
-    let mut x = (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..size)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
-/// `n` indices below `below`, in a fixed pseudo-random order (the same for
-/// every way, so they all touch the same pages).
-pub fn random_order(n: usize, below: usize, seed: u64) -> Vec<usize> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % below as u64) as usize
-        })
-        .collect()
-}
+// The names, values and orders, shared with the peers (`peers/`).
+#[path = "../../../../peers/src/data.rs"]
+mod data;
+pub use data::*;
 
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -122,6 +90,8 @@ pub fn raw_connection(path: &Path, durability: Durability) -> rusqlite::Result<C
     };
     conn.pragma_update(None, "synchronous", sync)?;
     conn.pragma_update(None, "secure_delete", true)?;
+    // The vault's default page cache (`OpenOptions::page_cache`), in KiB.
+    conn.pragma_update(None, "cache_size", -65_536)?;
     Ok(conn)
 }
 

@@ -12,7 +12,14 @@
 //! cargo run --release --example compare -- --quick           # 10x smaller, a smoke run
 //! cargo run --release --example compare -- --pg URL          # also on a PostgreSQL server
 //! cargo run --release --example compare -- --pg URL --pg-only
+//! cargo run --release --example compare -- --peers           # + SQLCipher, Redis
+//! cargo run --release --example compare -- --peers --python venv/bin/python
 //! ```
+//!
+//! With `--peers`, `EncryptedVault` is also measured beside SQLCipher (with
+//! its default page cache and with the vault's), Redis on loopback (started
+//! here from `redis-server`, with no persistence and with `appendfsync
+//! always`) and, with `--python`, the Python peers (see `peers.rs`).
 //!
 //! With `--pg postgres://user:pw@host/db` (or `VAULTS_BENCH_PG_URL`), the
 //! point, bulk, listing and cleanup workloads also run on that server: raw
@@ -33,6 +40,7 @@ mod workloads;
 mod cleanup;
 mod keys;
 mod memory;
+mod peers;
 mod point;
 mod report;
 mod server;
@@ -44,6 +52,7 @@ use std::time::Duration;
 use cleanup::*;
 use keys::*;
 use memory::*;
+use peers::*;
 use point::*;
 use report::*;
 use server::*;
@@ -80,6 +89,10 @@ struct Settings {
     pg: Option<String>,
     /// Only the server workloads.
     pg_only: bool,
+    /// Also the peers: SQLCipher, Redis, and the Python ones.
+    peers: bool,
+    /// The Python to run the Python package's benchmark with (`--peers`).
+    python: Option<PathBuf>,
 }
 
 impl Settings {
@@ -92,6 +105,8 @@ impl Settings {
             dir: None,
             pg: std::env::var("VAULTS_BENCH_PG_URL").ok(),
             pg_only: false,
+            peers: false,
+            python: None,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -104,14 +119,19 @@ impl Settings {
                 "--dir" => s.dir = Some(value()?.into()),
                 "--pg" => s.pg = Some(value()?),
                 "--pg-only" => s.pg_only = true,
+                "--peers" => s.peers = true,
+                "--python" => s.python = Some(value()?.into()),
                 "--help" | "-h" => {
                     println!(
-                        "usage: compare [--reps N] [--quick] [--markdown FILE]  [--json FILE] [--dir DIR] [--pg URL [--pg-only]]"
+                        "usage: compare [--reps N] [--quick] [--markdown FILE]  [--json FILE] [--dir DIR] [--pg URL [--pg-only]] [--peers [--python PYTHON]]"
                     );
                     std::process::exit(0);
                 }
                 other => return Err(format!("unknown argument {other}").into()),
             }
+        }
+        if s.python.is_some() && !s.peers {
+            return Err("--python goes with --peers".into());
         }
         if s.pg_only && s.pg.is_none() {
             return Err("--pg-only needs --pg URL".into());
@@ -186,6 +206,13 @@ fn main() -> Result<()> {
     eprintln!("unlock and rotate");
     let unlock = unlock(&s, dir)?;
     let rotate = rotate(&s, dir)?;
+    let peers = match s.peers {
+        true => {
+            eprintln!("peers");
+            Some(peer_workloads(&s, dir)?)
+        }
+        false => None,
+    };
     let server = match &s.pg {
         Some(base) => {
             eprintln!("server workloads");
@@ -202,6 +229,7 @@ fn main() -> Result<()> {
         unlock,
         rotate,
         peak,
+        peers,
         server,
     };
     let markdown = report.markdown();

@@ -49,6 +49,7 @@ pub(super) struct Report {
     pub(super) unlock: Duration,
     pub(super) rotate: (usize, Duration),
     pub(super) peak: [(usize, u64); 2],
+    pub(super) peers: Option<Peers>,
     pub(super) server: Option<ServerReport>,
 }
 
@@ -155,6 +156,9 @@ impl Report {
                 bytes as f64 / names.max(1) as f64
             );
         }
+        if let Some(peers) = &self.peers {
+            peers.markdown(&mut out);
+        }
         if let Some(server) = &self.server {
             server.markdown(&mut out);
         }
@@ -193,6 +197,7 @@ impl Report {
                 "vault": {"names": self.peak[0].0, "bytes": self.peak[0].1},
                 "encrypted": {"names": self.peak[1].0, "bytes": self.peak[1].1},
             },
+            "peers": self.peers.as_ref().map(Peers::json),
             "server": self.server.as_ref().map(ServerReport::json),
         })
     }

@@ -16,6 +16,7 @@ mod locked;
 mod meta_io;
 mod op;
 mod options;
+mod parallel;
 mod read;
 mod repair;
 mod rotate;

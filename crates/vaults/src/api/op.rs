@@ -111,6 +111,12 @@ impl Op<'_> {
         Ok(())
     }
 
+    /// Checks the generation of a sealed name about to be opened elsewhere
+    /// (see [`open_name`](Self::open_name)).
+    pub(crate) fn check_name_generation(&self, sealed: &[u8]) -> Result<()> {
+        self.check_generation(sealed, Integrity::Name)
+    }
+
     /// The name of a row.
     pub(crate) fn open_name(&self, row: &RowRef<'_>) -> Result<String> {
         if let Codec::Sealed(_) = self.codec() {

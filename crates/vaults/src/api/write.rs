@@ -6,8 +6,9 @@ use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
 
 use super::op::Scope;
+use super::parallel;
 use crate::clock::duration_ms;
-use crate::codec::cbor;
+use crate::codec::{Codec, cbor};
 use crate::engine::Mode;
 use crate::expiry::Expiry;
 use crate::row::RowRef;
@@ -85,8 +86,8 @@ pub(crate) fn write(s: Scope<'_>, name: &str, plain: &[u8], expiry: Expiry) -> R
 /// hold [`BULK_STEP_BYTES`], whichever comes first.
 const BULK_STEP_ROWS: usize = 65_536;
 
-/// The bytes of sealed rows a step of a bulk put holds at most (a little
-/// over, by the last row), bounding its memory.
+/// The bytes of rows a step of a bulk put holds at most (a little over, by
+/// the last row), bounding its memory.
 const BULK_STEP_BYTES: usize = 16 << 20;
 
 /// The shared body of the bulk puts: in one write transaction, steps of
@@ -101,24 +102,36 @@ where
     B: AsRef<[u8]>,
 {
     let codec = s.codec();
+    // One row of a step: the stored key, the `name` column, the `value` column.
+    let seal = |&(name, plain): &(&str, &[u8])| -> Result<SealedRow> {
+        let key = codec.stored_key(name);
+        let sealed_name = codec.seal_name(&key, name, None)?;
+        let sealed = Zeroizing::new(codec.seal_value(&key, plain, None)?.into_owned());
+        Ok((key.to_vec(), sealed_name, sealed))
+    };
     s.run(Mode::Write, |op| {
         let mut items = items.peekable();
-        let mut step = Vec::new();
+        let mut gathered: Vec<(N, B)> = Vec::new();
         while items.peek().is_some() {
-            step.clear();
+            gathered.clear();
             let mut bytes = 0;
-            while step.len() < BULK_STEP_ROWS && bytes < BULK_STEP_BYTES {
+            while gathered.len() < BULK_STEP_ROWS && bytes < BULK_STEP_BYTES {
                 let Some(item) = items.next() else { break };
                 let (name, plain) = item?;
-                let name = name.as_ref();
-                check_new_name(name)?;
-                let key = codec.stored_key(name);
-                let sealed_name = codec.seal_name(&key, name, None)?;
-                let sealed =
-                    Zeroizing::new(codec.seal_value(&key, plain.as_ref(), None)?.into_owned());
-                bytes += key.len() + sealed_name.as_ref().map_or(0, Vec::len) + sealed.len();
-                step.push((key.to_vec(), sealed_name, sealed));
+                check_new_name(name.as_ref())?;
+                bytes += name.as_ref().len() + plain.as_ref().len() + ROW_OVERHEAD;
+                gathered.push((name, plain));
             }
+            let refs: Vec<(&str, &[u8])> = gathered
+                .iter()
+                .map(|(name, plain)| (name.as_ref(), plain.as_ref()))
+                .collect();
+            // Sealing is the costly part of an encrypted row and needs no
+            // storage: spread it over the cores. A plain row is a copy.
+            let mut step = match codec {
+                Codec::Sealed(_) => parallel::map(&refs, seal)?,
+                Codec::Plain => refs.iter().map(seal).collect::<Result<Vec<_>>>()?,
+            };
             step.sort_by(|a, b| a.0.cmp(&b.0));
             let rows: Vec<RowRef<'_>> = step
                 .iter()
@@ -134,6 +147,13 @@ where
         Ok(())
     })
 }
+
+/// A row of a bulk put, sealed: stored key, `name` column, `value` column.
+type SealedRow = (Vec<u8>, Option<Vec<u8>>, Zeroizing<Vec<u8>>);
+
+/// What a sealed row adds to its name and value, about (a blind index, two
+/// nonces and tags, padding): for [`BULK_STEP_BYTES`].
+const ROW_OVERHEAD: usize = 128;
 
 /// The value under `name`, after storing `default` there if it was missing.
 pub(crate) fn get_or_insert<T: Serialize + DeserializeOwned>(

@@ -67,6 +67,8 @@ pub(crate) struct Settings {
     pub(crate) busy_timeout: Duration,
     /// A cap on the storage size, in bytes.
     pub(crate) max_size: Option<u64>,
+    /// SQLite's page cache per connection, in bytes.
+    pub(crate) page_cache: u64,
 }
 
 /// What to write into a new vault.

@@ -201,6 +201,9 @@ pub(crate) fn configure(conn: &Connection, settings: &Settings, in_memory: bool)
     };
     conn.pragma_update(None, "synchronous", sync)?;
     conn.pragma_update(None, "secure_delete", true)?;
+    // Negative: a size in KiB rather than in pages.
+    let cache_kib = i64::try_from(settings.page_cache / 1024).unwrap_or(i64::MAX);
+    conn.pragma_update(None, "cache_size", -cache_kib.max(1))?;
     if let Some(max) = settings.max_size {
         let page_size: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
         // SQLite never sets the limit below the pages the file already has.
@@ -413,8 +416,14 @@ mod hardening_tests {
             durability: Durability::Full,
             busy_timeout: Duration::from_secs(1),
             max_size: None,
+            page_cache: 8 << 20,
         };
         let conn = connect(None, Access::ReadWrite, &settings).unwrap();
+        configure(&conn, &settings, true).unwrap();
+        let cache: i64 = conn
+            .pragma_query_value(None, "cache_size", |r| r.get(0))
+            .unwrap();
+        assert_eq!(cache, -8192, "the page cache is set in KiB");
         assert!(conn.db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE).unwrap());
         let limit = conn.limit(Limit::SQLITE_LIMIT_LENGTH).unwrap();
         assert_eq!(
