@@ -44,6 +44,7 @@ mod peers;
 mod point;
 mod report;
 mod server;
+mod threads;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -56,6 +57,7 @@ use peers::*;
 use point::*;
 use report::*;
 use server::*;
+use threads::*;
 use vaults::{
     Durability, EncryptedVault, KdfParams, LockedVault, ManualClock, OpenOptions, Passphrase, Store,
 };
@@ -193,9 +195,16 @@ fn main() -> Result<()> {
 
     let mut rows = Vec::new();
     let mut shaped_bulks = Vec::new();
+    let mut threads = Vec::new();
     for size in SIZES {
         eprintln!("point workloads, {}", size_label(size));
-        rows.extend(point_workloads(&s, dir, size, &mut shaped_bulks)?);
+        rows.extend(point_workloads(
+            &s,
+            dir,
+            size,
+            &mut shaped_bulks,
+            &mut threads,
+        )?);
     }
     eprintln!("cleanup on {} rows", s.n(CLEANUP_ROWS));
     let cleanup = cleanup(&s, dir)?;
@@ -225,6 +234,7 @@ fn main() -> Result<()> {
         reps: s.reps,
         rows,
         shaped_bulks,
+        threads,
         cleanup,
         unlock,
         rotate,

@@ -68,9 +68,13 @@ pub(super) fn point_workloads(
     dir: &Path,
     size: usize,
     shaped_bulks: &mut Vec<ShapedBulk>,
+    threads: &mut Vec<ThreadsRow>,
 ) -> Result<Vec<Row>> {
     let entries = s.n(ENTRIES);
     let stores = Stores::build(dir, entries, size)?;
+    if size == 100 {
+        threads.extend(thread_workloads(s, &stores)?);
+    }
     let label = |what: &str| format!("{what}, {}", size_label(size));
     let mut rows = Vec::new();
 

@@ -45,6 +45,7 @@ pub(super) struct Report {
     pub(super) reps: usize,
     pub(super) rows: Vec<Row>,
     pub(super) shaped_bulks: Vec<ShapedBulk>,
+    pub(super) threads: Vec<ThreadsRow>,
     pub(super) cleanup: Cleanup,
     pub(super) unlock: Duration,
     pub(super) rotate: (usize, Duration),
@@ -94,6 +95,26 @@ impl Report {
                 ops(*encrypted),
                 encrypted / shaped.max(1e-9)
             );
+        }
+        if let Some(first) = self.threads.first() {
+            let _ = writeln!(
+                out,
+                "\nPoint gets (hits, 100 B) on one handle shared by {} threads, beside 1 thread:\n",
+                first.threads
+            );
+            out.push_str(
+                "| store | 1 thread, gets/s | all threads, gets/s (scaling) |\n|---|---:|---:|\n",
+            );
+            for t in &self.threads {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} ({}) |",
+                    t.store,
+                    ops(t.rates[0]),
+                    ops(t.rates[1]),
+                    verdict(t.scaling(), Some(0.85 * t.threads as f64)),
+                );
+            }
         }
         let c = &self.cleanup;
         let times = |d: Duration, base: Duration| {
@@ -180,6 +201,12 @@ impl Report {
                 "workload": w,
                 "rows_per_s": {"raw_encrypted_shape": shaped, "encrypted": enc},
                 "ratio": enc / shaped.max(1e-9),
+            })).collect::<Vec<_>>(),
+            "threads": self.threads.iter().map(|t| serde_json::json!({
+                "store": t.store,
+                "threads": t.threads,
+                "gets_per_s": {"one_thread": t.rates[0], "all_threads": t.rates[1]},
+                "scaling": t.scaling(),
             })).collect::<Vec<_>>(),
             "cleanup": {
                 "rows": c.rows, "expired": c.expired,

@@ -24,4 +24,5 @@ mod server_connection_loss;
 mod server_locks;
 mod server_tls;
 mod tamper;
+mod threads;
 mod transactions;

@@ -1,5 +1,6 @@
 //! SQLite, the default engine: one vault is one file (or one in-memory
-//! database), behind one connection.
+//! database), behind one connection that every write takes, and read
+//! connections beside it for reads from several threads (`readers.rs`).
 //!
 //! Every SQL statement of the crate is in this folder: the rows in
 //! `rows.rs`, the file's creation and checks in `schema.rs` and `file.rs`,
@@ -9,6 +10,7 @@ mod exposure;
 mod file;
 pub(crate) mod legacy;
 mod mark;
+mod readers;
 mod rows;
 pub(crate) mod schema;
 mod scoped;
@@ -16,7 +18,7 @@ mod scoped;
 use std::cell::Cell;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::Duration;
 
 use rusqlite::Connection;
@@ -24,6 +26,7 @@ use rusqlite::Connection;
 pub use exposure::Exposure;
 use file::Create;
 use mark::ClockMark;
+use readers::Readers;
 use rows::SqliteRows;
 use schema::{Access, Header};
 use scoped::scoped;
@@ -34,10 +37,12 @@ use crate::{Clock, Error, Kind, Result};
 /// A vault in one SQLite file, or in memory.
 ///
 /// One connection behind a mutex: an operation holds it from its first
-/// statement to its commit. Expiry is decided at the later of the clock and
-/// the vault's clock mark (see `mark.rs`).
+/// statement to its commit. A read that finds it busy may take a read
+/// connection instead (`readers.rs`; none in memory). Expiry is decided at
+/// the later of the clock and the vault's clock mark (see `mark.rs`).
 pub(crate) struct SqliteEngine {
     conn: Mutex<Connection>,
+    readers: Option<Readers>,
     clock: Arc<dyn Clock>,
     mark: ClockMark,
     busy_timeout: Duration,
@@ -91,9 +96,14 @@ pub(crate) fn open(
     let no_wal_switch = path.is_none() || access == Access::Immutable;
     schema::configure(&conn, settings, no_wal_switch)?;
     let mark = ClockMark::load(&conn)?;
+    let readers = match path {
+        Some(p) => main_identity(&conn, p)?.map(|id| Readers::new(p, id, header, settings)),
+        None => None,
+    };
     tracing::debug!(kind = %header.kind, "opened a vault");
     Ok(SqliteEngine {
         conn: Mutex::new(conn),
+        readers,
         clock,
         mark,
         busy_timeout: settings.busy_timeout,
@@ -102,42 +112,81 @@ pub(crate) fn open(
     })
 }
 
+/// The (device, inode) of the file the main connection `conn` opened at
+/// `path`, for read connections to check theirs against; `None` when it
+/// cannot be told (the file moved since), and then no read connection is
+/// opened.
+fn main_identity(conn: &Connection, path: &Path) -> Result<Option<readers::Identity>> {
+    let Ok(identity) = readers::identity(path) else {
+        return Ok(None);
+    };
+    // Taken before this check, the identity is the connection's own file.
+    let mut moved = 0;
+    conn.file_control(
+        Some(rusqlite::MAIN_DB),
+        rusqlite::FileControl::HasMoved(&mut moved),
+    )?;
+    Ok((moved == 0).then_some(identity))
+}
+
 impl SqliteEngine {
     /// Runs `f` on the rows in `mode`: the entry point of every operation.
+    /// A read runs on the main connection when it is free, else on a read
+    /// connection if one is free or can be opened, else it waits for the
+    /// main one.
+    fn run_rows(&self, mode: Mode, f: &mut dyn FnMut(&dyn Rows) -> Result<()>) -> Result<()> {
+        if let (Mode::Read | Mode::Snapshot, Some(readers)) = (mode, &self.readers) {
+            if let Some(held) = self.try_lock()? {
+                return self.run_on(&held, 0, mode, f);
+            }
+            if let Some(reader) = readers.take() {
+                let _mark = Mark::new(self);
+                let out = self.run_on(&reader.conn, reader.serial, mode, f);
+                readers.give_back(reader);
+                return out;
+            }
+        }
+        let held = self.lock()?;
+        self.run_on(&held, 0, mode, f)
+    }
+
+    /// Runs `f` on the rows of `conn` (the connection numbered `serial`) in
+    /// `mode`.
     ///
     /// Expiry is decided at the later of the clock and the vault's clock
     /// mark (see `mark.rs`); a write raises the mark in its own transaction,
     /// a read only when it skipped an entry that expired after the mark.
-    fn run_rows(&self, mode: Mode, f: &mut dyn FnMut(&dyn Rows) -> Result<()>) -> Result<()> {
-        let conn = self.lock()?;
+    fn run_on(
+        &self,
+        conn: &Connection,
+        serial: u32,
+        mode: Mode,
+        f: &mut dyn FnMut(&dyn Rows) -> Result<()>,
+    ) -> Result<()> {
         let clock = self.clock.now_ms();
         let now = self.mark.now(clock);
         let expired = Cell::new(i64::MIN);
-        let rows = |c| SqliteRows::new(c, now, clock, &expired);
+        let rows = |c| SqliteRows::new(c, serial, now, clock, &expired);
         let raise = |c: &Connection| match self.mark.due(now) {
             true => self.mark.raise(c, now),
             false => Ok(()),
         };
         let read = |out: Result<()>| {
             self.mark
-                .raise_after_read(&conn, now, expired.get(), self.busy_timeout);
+                .raise_after_read(conn, now, expired.get(), self.busy_timeout);
             out
         };
         match mode {
-            Mode::Read => read(f(&rows(&conn))),
-            Mode::Snapshot => read(scoped(
-                &conn,
-                "BEGIN DEFERRED",
-                "COMMIT",
-                "ROLLBACK",
-                || f(&rows(&conn)),
-            )),
+            Mode::Read => read(f(&rows(conn))),
+            Mode::Snapshot => read(scoped(conn, "BEGIN DEFERRED", "COMMIT", "ROLLBACK", || {
+                f(&rows(conn))
+            })),
             // One statement, one commit, unless the mark is due.
-            Mode::Single if !self.mark.due(now) => f(&rows(&conn)),
+            Mode::Single if !self.mark.due(now) => f(&rows(conn)),
             Mode::Single | Mode::Write => {
-                scoped(&conn, "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK", || {
-                    f(&rows(&conn))?;
-                    raise(&conn)
+                scoped(conn, "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK", || {
+                    f(&rows(conn))?;
+                    raise(conn)
                 })
             }
         }
@@ -181,18 +230,32 @@ impl SqliteEngine {
     /// inside its own transaction closure) gets [`Error::Reentrant`] instead
     /// of a deadlock.
     fn lock(&self) -> Result<Held<'_>> {
-        let me = std::ptr::from_ref(self) as usize;
-        if HELD.with_borrow(|held| held.contains(&me)) {
-            return Err(Error::Reentrant);
-        }
+        self.check_not_held()?;
         // A panic inside an operation rolled its transaction back on unwind,
         // so the connection behind a poisoned lock is sound.
         let conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
-        if !conn.is_autocommit() {
-            let _ = conn.execute_batch("ROLLBACK");
+        Ok(Held::new(self, conn))
+    }
+
+    /// The connection if it is free now, as [`lock`](Self::lock).
+    fn try_lock(&self) -> Result<Option<Held<'_>>> {
+        self.check_not_held()?;
+        match self.conn.try_lock() {
+            Ok(conn) => Ok(Some(Held::new(self, conn))),
+            Err(TryLockError::Poisoned(p)) => Ok(Some(Held::new(self, p.into_inner()))),
+            Err(TryLockError::WouldBlock) => Ok(None),
         }
-        HELD.with_borrow_mut(|held| held.push(me));
-        Ok(Held { conn, me })
+    }
+
+    /// [`Error::Reentrant`] when this thread already holds the connection:
+    /// the vault used inside its own transaction closure, where a read on
+    /// another connection would not see the transaction's own writes.
+    fn check_not_held(&self) -> Result<()> {
+        let me = std::ptr::from_ref(self) as usize;
+        match HELD.with_borrow(|held| held.contains(&me)) {
+            true => Err(Error::Reentrant),
+            false => Ok(()),
+        }
     }
 }
 
@@ -204,7 +267,33 @@ thread_local! {
 /// A held connection; releases its mark on the thread when dropped.
 struct Held<'v> {
     conn: MutexGuard<'v, Connection>,
+    _mark: Mark,
+}
+
+impl<'v> Held<'v> {
+    fn new(engine: &SqliteEngine, conn: MutexGuard<'v, Connection>) -> Self {
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        Held {
+            conn,
+            _mark: Mark::new(engine),
+        }
+    }
+}
+
+/// This thread's note that it is inside an operation of one vault, removed
+/// when dropped.
+struct Mark {
     me: usize,
+}
+
+impl Mark {
+    fn new(engine: &SqliteEngine) -> Self {
+        let me = std::ptr::from_ref(engine) as usize;
+        HELD.with_borrow_mut(|held| held.push(me));
+        Mark { me }
+    }
 }
 
 impl std::ops::Deref for Held<'_> {
@@ -214,7 +303,7 @@ impl std::ops::Deref for Held<'_> {
     }
 }
 
-impl Drop for Held<'_> {
+impl Drop for Mark {
     fn drop(&mut self) {
         HELD.with_borrow_mut(|held| {
             if let Some(at) = held.iter().rposition(|m| *m == self.me) {
@@ -272,6 +361,9 @@ impl Engine for SqliteEngine {
     }
 
     fn close(self: Box<Self>) -> Result<()> {
+        if let Some(readers) = &self.readers {
+            readers.close()?;
+        }
         let conn = self
             .conn
             .into_inner()

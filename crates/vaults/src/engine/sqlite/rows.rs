@@ -27,6 +27,8 @@ use crate::row::{Resealed, RowRef};
 #[derive(Clone, Copy)]
 pub(crate) struct SqliteRows<'c> {
     pub(crate) conn: &'c Connection,
+    /// The connection's number within its handle: part of the change token.
+    serial: u32,
     pub(crate) now: i64,
     pub(crate) clock: i64,
     expired: &'c Cell<i64>,
@@ -63,9 +65,16 @@ fn scanned<'r>(row: &'r rusqlite::Row<'_>, first: usize, values: bool) -> Result
 }
 
 impl<'c> SqliteRows<'c> {
-    pub(crate) fn new(conn: &'c Connection, now: i64, clock: i64, expired: &'c Cell<i64>) -> Self {
+    pub(crate) fn new(
+        conn: &'c Connection,
+        serial: u32,
+        now: i64,
+        clock: i64,
+        expired: &'c Cell<i64>,
+    ) -> Self {
         Self {
             conn,
+            serial,
             now,
             clock,
             expired,
@@ -391,11 +400,13 @@ impl Rows for SqliteRows<'_> {
     /// other (seen when this one next starts reading), and may change at
     /// other times too; an unchanged version means nothing committed. Read
     /// between statements it belongs to the snapshot the last one saw.
+    /// Versions of two connections say nothing of each other, so the token
+    /// carries the connection's serial number above the version.
     fn change_token(&self) -> Result<u64> {
         let mut version: std::ffi::c_uint = 0;
         self.conn
             .file_control(Some(MAIN_DB), FileControl::DataVersion(&mut version))?;
-        Ok(u64::from(version))
+        Ok(u64::from(self.serial) << 32 | u64::from(version))
     }
 
     /// Reads a meta record.
