@@ -27,8 +27,10 @@ pub(super) fn ms(d: Duration) -> String {
 pub(super) fn ops(rate: f64) -> String {
     if rate >= 10_000.0 {
         format!("{:.0}k", rate / 1e3)
-    } else {
+    } else if rate >= 100.0 {
         format!("{rate:.0}")
+    } else {
+        format!("{rate:.1}")
     }
 }
 
@@ -99,17 +101,15 @@ impl Report {
         if let Some(first) = self.threads.first() {
             let _ = writeln!(
                 out,
-                "\nPoint gets (hits, 100 B) on one handle shared by {} threads, beside 1 thread:\n",
+                "\nReads on one handle shared by {} threads, beside 1 thread (100 B):\n",
                 first.threads
             );
-            out.push_str(
-                "| store | 1 thread, gets/s | all threads, gets/s (scaling) |\n|---|---:|---:|\n",
-            );
+            out.push_str("| workload | 1 thread | all threads (scaling) |\n|---|---:|---:|\n");
             for t in &self.threads {
                 let _ = writeln!(
                     out,
                     "| {} | {} | {} ({}) |",
-                    t.store,
+                    t.workload,
                     ops(t.rates[0]),
                     ops(t.rates[1]),
                     verdict(t.scaling(), Some(0.85 * t.threads as f64)),
@@ -203,9 +203,9 @@ impl Report {
                 "ratio": enc / shaped.max(1e-9),
             })).collect::<Vec<_>>(),
             "threads": self.threads.iter().map(|t| serde_json::json!({
-                "store": t.store,
+                "workload": t.workload,
                 "threads": t.threads,
-                "gets_per_s": {"one_thread": t.rates[0], "all_threads": t.rates[1]},
+                "ops_per_s": {"one_thread": t.rates[0], "all_threads": t.rates[1]},
                 "scaling": t.scaling(),
             })).collect::<Vec<_>>(),
             "cleanup": {

@@ -1,17 +1,20 @@
-//! Reads from several threads on one handle: point gets (hits) from 1
-//! thread, then from as many threads as the machine has cores, all on the
-//! same `Vault` or `EncryptedVault`, interleaved.
+//! Reads from several threads on one handle: point gets (hits) and full
+//! listings from 1 thread, then from as many threads as the machine has
+//! cores, all on the same `Vault` or `EncryptedVault`, interleaved.
 
 use super::*;
 
-/// Reads per thread in one repetition.
+/// Point gets per thread in one repetition.
 const READS: usize = 20_000;
+/// Listings of every name per thread in one repetition.
+const LISTINGS: usize = 4;
 
 /// One line of the threads table.
 pub(super) struct ThreadsRow {
-    pub(super) store: &'static str,
+    pub(super) workload: String,
     pub(super) threads: usize,
-    /// Reads per second, all threads together: 1 thread, `threads` threads.
+    /// Operations per second, all threads together: 1 thread, `threads`
+    /// threads.
     pub(super) rates: [f64; 2],
 }
 
@@ -21,7 +24,13 @@ impl ThreadsRow {
     }
 }
 
-/// The threads workload on the 100 B stores of `stores`.
+/// What one thread does in one repetition: `Get(names)` or `List(times)`.
+enum Job {
+    Get(Vec<String>),
+    List(usize),
+}
+
+/// The threads workloads on the 100 B stores of `stores`.
 pub(super) fn thread_workloads(s: &Settings, stores: &Stores) -> Result<Vec<ThreadsRow>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let entries = s.n(ENTRIES);
@@ -31,62 +40,73 @@ pub(super) fn thread_workloads(s: &Settings, stores: &Stores) -> Result<Vec<Thre
         ("`Vault`", Way::Plain),
         ("`EncryptedVault`", Way::Encrypted),
     ] {
-        let store = stores.of(way);
-        let mut times: [Vec<Duration>; 2] = Default::default();
-        for rep in 0..s.reps {
-            for k in 0..2 {
-                let i = (k + rep) % 2;
-                let n = if i == 0 { 1 } else { threads };
-                times[i].push(parallel_gets(store, n, reads, entries, rep)?);
+        for listing in [false, true] {
+            let store = stores.of(way);
+            let mut times: [Vec<Duration>; 2] = Default::default();
+            for rep in 0..s.reps {
+                for k in 0..2 {
+                    let i = (k + rep) % 2;
+                    let n = if i == 0 { 1 } else { threads };
+                    let jobs: Vec<Job> = (0..n)
+                        .map(|t| match listing {
+                            true => Job::List(LISTINGS),
+                            false => Job::Get(
+                                random_order(reads, entries, (rep * 31 + t) as u64 + 5)
+                                    .into_iter()
+                                    .map(name)
+                                    .collect(),
+                            ),
+                        })
+                        .collect();
+                    times[i].push(on_threads(store, &jobs, entries)?);
+                }
             }
+            let [one, many] = times.map(median);
+            let (what, per_thread) = match listing {
+                true => ("list all names (listings/s)", LISTINGS),
+                false => ("point get (hit) (gets/s)", reads),
+            };
+            out.push(ThreadsRow {
+                workload: format!("{label}, {what}"),
+                threads,
+                rates: [rate(per_thread, one), rate(per_thread * threads, many)],
+            });
         }
-        let [one, many] = times.map(median);
-        out.push(ThreadsRow {
-            store: label,
-            threads,
-            rates: [rate(reads, one), rate(reads * threads, many)],
-        });
     }
     Ok(out)
 }
 
-/// `reads` gets of present names on each of `n` threads at once; the time
+/// Runs each job on a thread of its own, all at once, on `store`; the time
 /// from the start of the first to the end of the last.
-fn parallel_gets(
-    store: &Target,
-    n: usize,
-    reads: usize,
-    entries: usize,
-    rep: usize,
-) -> Result<Duration> {
-    let names: Vec<Vec<String>> = (0..n)
-        .map(|t| {
-            random_order(reads, entries, (rep * 31 + t) as u64 + 5)
-                .into_iter()
-                .map(name)
-                .collect()
-        })
-        .collect();
+fn on_threads(store: &Target, jobs: &[Job], entries: usize) -> Result<Duration> {
     match store {
-        Target::Plain(v) => on_threads(v, &names),
-        Target::Encrypted(v) => on_threads(v, &names),
+        Target::Plain(v) => run_jobs(v, jobs, entries),
+        Target::Encrypted(v) => run_jobs(v, jobs, entries),
         Target::Raw(_) => Err("a raw connection is not shared between threads".into()),
     }
 }
 
-/// One thread per list of `names`, each getting its names from `store`.
-fn on_threads<S: Store + Sync>(store: &S, names: &[Vec<String>]) -> Result<Duration> {
+fn run_jobs<S: Store + Sync>(store: &S, jobs: &[Job], entries: usize) -> Result<Duration> {
     let start = std::time::Instant::now();
-    let missed = std::thread::scope(|scope| {
-        let handles: Vec<_> = names
+    let wrong = std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
             .iter()
-            .map(|names| {
+            .map(|job| {
                 scope.spawn(move || -> vaults::Result<usize> {
-                    let mut missed = 0;
-                    for n in names {
-                        missed += usize::from(store.get_bytes(n)?.is_none());
+                    let mut wrong = 0;
+                    match job {
+                        Job::Get(names) => {
+                            for n in names {
+                                wrong += usize::from(store.get_bytes(n)?.is_none());
+                            }
+                        }
+                        Job::List(times) => {
+                            for _ in 0..*times {
+                                wrong += usize::from(store.keys()?.len() != entries);
+                            }
+                        }
                     }
-                    Ok(missed)
+                    Ok(wrong)
                 })
             })
             .collect();
@@ -96,6 +116,6 @@ fn on_threads<S: Store + Sync>(store: &S, names: &[Vec<String>]) -> Result<Durat
             .sum::<vaults::Result<usize>>()
     })?;
     let time = start.elapsed();
-    assert_eq!(missed, 0, "a lookup missed");
+    assert_eq!(wrong, 0, "a read found the wrong thing");
     Ok(time)
 }
