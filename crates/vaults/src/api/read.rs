@@ -166,28 +166,41 @@ pub(crate) fn keys(s: Scope<'_>) -> Result<Vec<String>> {
             Ok(names)
         })?,
         // The scan copies the sealed names out (checking each one's
-        // generation, which may need the storage); they are opened after
-        // it, on every core, with the connection free again.
-        Codec::Sealed(_) => {
-            let sealed = s.run(Mode::Read, |op| {
-                let mut sealed = SealedNames::default();
-                scan_live(op, false, |row| {
-                    let name = row.name.ok_or(Error::Integrity(Integrity::Name))?;
-                    op.check_name_generation(name)?;
-                    sealed.push(&row, name);
-                    Ok(())
-                })?;
-                Ok(sealed)
+        // generation, which may need the storage) in batches, each opened
+        // on every core once full: the memory a listing takes beyond its
+        // names is one batch.
+        Codec::Sealed(_) => s.run(Mode::Read, |op| {
+            let mut names = Vec::new();
+            let mut batch = SealedNames::default();
+            let open = |batch: &mut SealedNames, names: &mut Vec<String>| -> Result<()> {
+                names.extend(parallel::map(&batch.rows, |r| {
+                    codec.open_name(&batch.row(r))
+                })?);
+                batch.clear();
+                Ok(())
+            };
+            scan_live(op, false, |row| {
+                let name = row.name.ok_or(Error::Integrity(Integrity::Name))?;
+                op.check_name_generation(name)?;
+                batch.push(&row, name);
+                match batch.rows.len() >= LISTING_BATCH {
+                    true => open(&mut batch, &mut names),
+                    false => Ok(()),
+                }
             })?;
-            parallel::map(&sealed.rows, |r| codec.open_name(&sealed.row(r)))?
-        }
+            open(&mut batch, &mut names)?;
+            Ok(names)
+        })?,
     };
     names.sort_unstable();
     Ok(names)
 }
 
-/// The sealed names of a listing, copied out of the storage into one
-/// buffer: two allocations for the whole listing instead of two a row.
+/// Sealed names a listing copies out before opening them (~1 MiB).
+const LISTING_BATCH: usize = 8_192;
+
+/// Sealed names of a listing, copied out of the storage into one buffer:
+/// two allocations for a batch instead of two a row.
 #[derive(Default)]
 struct SealedNames {
     bytes: Vec<u8>,
@@ -212,6 +225,11 @@ impl SealedNames {
         });
         self.bytes.extend_from_slice(row.key);
         self.bytes.extend_from_slice(name);
+    }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.rows.clear();
     }
 
     fn row(&self, r: &SealedName) -> RowRef<'_> {

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::cbor;
 use crate::crypto::aead::{self, Ad, Domain};
@@ -78,8 +78,13 @@ impl Sealer {
     pub(super) fn open_name(&self, row: &RowRef<'_>) -> Result<String> {
         let sealed = row.name.ok_or(Error::Integrity(Integrity::Name))?;
         let ad = self.ad(Domain::Name, row.key, row.expires_at);
-        let plain = aead::open(self.keys.name_cipher(), &ad, sealed)?;
-        String::from_utf8(plain.to_vec()).map_err(|_| Error::Integrity(Integrity::Name))
+        let mut plain = aead::open(self.keys.name_cipher(), &ad, sealed)?;
+        // The name leaves as a `String`, which is not wiped (names are
+        // handed to the caller so); taking the opened buffer saves a copy.
+        String::from_utf8(std::mem::take(&mut *plain)).map_err(|e| {
+            e.into_bytes().zeroize();
+            Error::Integrity(Integrity::Name)
+        })
     }
 
     pub(super) fn seal_value(

@@ -145,26 +145,71 @@ pub(crate) struct Ad<'a> {
 impl Ad<'_> {
     /// The encoded associated data; `None` when the key is longer than a
     /// `u16` length prefix allows.
-    fn encode(&self) -> Option<Vec<u8>> {
+    fn encode(&self) -> Option<AdBytes> {
         let label = self.domain.label();
         let label_len = u8::try_from(label.len()).ok()?;
         let key_len = u16::try_from(self.key.len()).ok()?;
-        let len = 1 + label.len() + 2 + VAULT_ID_LEN + 4 + 2 + self.key.len() + 1 + 8;
-        let mut out = Vec::with_capacity(len);
-        out.push(label_len);
-        out.extend_from_slice(label);
-        out.extend_from_slice(&FORMAT_VERSION.to_be_bytes());
-        out.extend_from_slice(self.vault_id);
-        out.extend_from_slice(&self.generation.to_be_bytes());
-        out.extend_from_slice(&key_len.to_be_bytes());
-        out.extend_from_slice(self.key);
         let (flag, expires_at) = match self.expires_at {
             Some(at) => (1u8, at),
             None => (0u8, 0),
         };
-        out.push(flag);
-        out.extend_from_slice(&expires_at.to_be_bytes());
+        let parts: [&[u8]; 9] = [
+            &[label_len],
+            label,
+            &FORMAT_VERSION.to_be_bytes(),
+            self.vault_id,
+            &self.generation.to_be_bytes(),
+            &key_len.to_be_bytes(),
+            self.key,
+            &[flag],
+            &expires_at.to_be_bytes(),
+        ];
+        let len = parts.iter().map(|p| p.len()).sum();
+        let mut out = match len <= AD_INLINE {
+            true => AdBytes::Inline([0; AD_INLINE], 0),
+            false => AdBytes::Heap(Vec::with_capacity(len)),
+        };
+        for part in parts {
+            out.extend(part);
+        }
         Some(out)
+    }
+}
+
+/// Room for associated data kept on the stack: enough for the 32-byte
+/// stored keys of an encrypted vault (a seal or an open then allocates only
+/// its output).
+const AD_INLINE: usize = 96;
+
+/// Encoded associated data ([`Ad::encode`]), on the stack when it fits.
+enum AdBytes {
+    Inline([u8; AD_INLINE], usize),
+    Heap(Vec<u8>),
+}
+
+impl AdBytes {
+    /// Appends `bytes`; the caller sized an inline buffer for all of them.
+    fn extend(&mut self, bytes: &[u8]) {
+        match self {
+            AdBytes::Inline(buf, len) => {
+                let end = *len + bytes.len();
+                if let Some(dst) = buf.get_mut(*len..end) {
+                    dst.copy_from_slice(bytes);
+                    *len = end;
+                }
+            }
+            AdBytes::Heap(v) => v.extend_from_slice(bytes),
+        }
+    }
+}
+
+impl std::ops::Deref for AdBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            AdBytes::Inline(buf, len) => buf.get(..*len).unwrap_or_default(),
+            AdBytes::Heap(v) => v,
+        }
     }
 }
 

@@ -133,7 +133,31 @@ fn associated_data_layout_is_as_documented() {
     expected.extend_from_slice(&KEY);
     expected.push(1);
     expected.extend_from_slice(&1_700_000_000_000i64.to_be_bytes());
-    assert_eq!(encoded, expected);
+    assert_eq!(encoded[..], expected[..]);
+    assert!(
+        matches!(encoded, AdBytes::Inline(..)),
+        "a 32-byte key fits inline"
+    );
+
+    // A key too long for the inline buffer (a plain vault's names are
+    // stored keys too) is encoded the same way, on the heap.
+    let long_key = [7u8; 200];
+    let long = Ad {
+        key: &long_key,
+        ..ad(Domain::Name)
+    };
+    let encoded = long.encode().unwrap();
+    assert!(matches!(encoded, AdBytes::Heap(_)));
+    let mut expected = vec![11];
+    expected.extend_from_slice(b"vaults.name");
+    expected.extend_from_slice(&[0, 1]);
+    expected.extend_from_slice(&VAULT);
+    expected.extend_from_slice(&[0, 0, 0, 3]);
+    expected.extend_from_slice(&[0, 200]);
+    expected.extend_from_slice(&long_key);
+    expected.push(1);
+    expected.extend_from_slice(&1_700_000_000_000i64.to_be_bytes());
+    assert_eq!(encoded[..], expected[..]);
 
     let never = Ad {
         expires_at: None,
