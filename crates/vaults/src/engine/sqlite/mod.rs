@@ -139,11 +139,11 @@ impl SqliteEngine {
             if let Some(held) = self.try_lock()? {
                 return self.run_on(&held, 0, mode, f);
             }
-            if let Some(reader) = readers.take() {
+            if let Some(lent) = readers.take()
+                && let Some(reader) = lent.get()
+            {
                 let _mark = Mark::new(self);
-                let out = self.run_on(&reader.conn, reader.serial, mode, f);
-                readers.give_back(reader);
-                return out;
+                return self.run_on(&reader.conn, reader.serial, mode, f);
             }
         }
         let held = self.lock()?;

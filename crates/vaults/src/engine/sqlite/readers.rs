@@ -81,8 +81,16 @@ impl Readers {
     }
 
     /// An idle read connection, or a new one while fewer than `max` are
-    /// open; `None` when all are serving or none can be opened.
-    pub(super) fn take(&self) -> Option<Reader> {
+    /// open; `None` when all are serving or none can be opened. It goes
+    /// back to the idle ones when dropped (after a panic too).
+    pub(super) fn take(&self) -> Option<Lent<'_>> {
+        self.take_reader().map(|reader| Lent {
+            readers: self,
+            reader: Some(reader),
+        })
+    }
+
+    fn take_reader(&self) -> Option<Reader> {
         let idle = self
             .idle
             .lock()
@@ -120,7 +128,7 @@ impl Readers {
     }
 
     /// Hands a read connection back for the next read.
-    pub(super) fn give_back(&self, reader: Reader) {
+    fn give_back(&self, reader: Reader) {
         self.idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -152,5 +160,26 @@ impl Readers {
         }
         schema::configure(&conn, &self.settings, access == schema::Access::Immutable)?;
         Ok(conn)
+    }
+}
+
+/// A read connection lent to one operation.
+pub(super) struct Lent<'r> {
+    readers: &'r Readers,
+    reader: Option<Reader>,
+}
+
+impl Lent<'_> {
+    /// The connection and its serial number.
+    pub(super) fn get(&self) -> Option<&Reader> {
+        self.reader.as_ref()
+    }
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        if let Some(reader) = self.reader.take() {
+            self.readers.give_back(reader);
+        }
     }
 }
